@@ -1,0 +1,154 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Confer.Peft;
+
+/// <summary>
+/// A linear layer (HF names <c>weight</c>, <c>bias</c>) that can carry one LoRA adapter (<c>lora_A</c>, <c>lora_B</c>,
+/// PEFT layout): y = W₀x + b + (α/r)·B·A·dropout(x). Every projection in Confer's models is one of these, so enabling
+/// LoRA never swaps modules. With B = 0 (PEFT init) the output equals the base layer's bit for bit.
+/// </summary>
+public sealed class LoraLinear : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+    private Linear? lora_A;
+    private Linear? lora_B;
+    private Dropout? lora_dropout;
+    private double _scaling;
+    private bool _merged;
+
+    public LoraLinear(long inFeatures, long outFeatures, bool hasBias = false, ScalarType dtype = ScalarType.Float32, Device? device = null)
+        : base(nameof(LoraLinear))
+    {
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device));
+        bias = hasBias ? new Parameter(zeros(outFeatures, dtype: dtype, device: device)) : null;
+        // nn.Linear's default init, so a model built from a config (e.g. for pretraining) starts sensibly.
+        using (no_grad())
+        {
+            nn.init.kaiming_uniform_(weight, a: Math.Sqrt(5));
+            if (bias is not null)
+            {
+                var bound = 1.0 / Math.Sqrt(inFeatures);
+                nn.init.uniform_(bias, -bound, bound);
+            }
+        }
+        RegisterComponents();
+    }
+
+    public long InFeatures { get; }
+
+    public long OutFeatures { get; }
+
+    public Parameter Weight => weight;
+
+    public Parameter? Bias => bias;
+
+    /// <summary>The adapter's rank, or 0 when no adapter is attached.</summary>
+    public int Rank => lora_A is null ? 0 : (int)lora_A.weight!.shape[0];
+
+    /// <summary>The adapter's scale α/r (0 without adapter).</summary>
+    public double Scaling => _scaling;
+
+    public bool HasAdapter => lora_A is not null;
+
+    public bool IsMerged => _merged;
+
+    /// <summary>lora_A.weight, r × d_in.</summary>
+    public Parameter LoraA => lora_A?.weight ?? throw new InvalidOperationException("No LoRA adapter attached.");
+
+    /// <summary>lora_B.weight, d_out × r.</summary>
+    public Parameter LoraB => lora_B?.weight ?? throw new InvalidOperationException("No LoRA adapter attached.");
+
+    /// <summary>
+    /// Attaches a fresh adapter with PEFT's initialisation: A ~ kaiming_uniform(a=√5) (i.e. U(±1/√d_in)), B = 0.
+    /// Replaces any existing adapter. The base weight is frozen; the adapter is trainable.
+    /// </summary>
+    public void AttachAdapter(int rank, double alpha, double dropout = 0.0, Generator? generator = null)
+    {
+        if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive.");
+        DetachAdapter();
+        var dtype = weight.dtype;
+        var device = weight.device;
+        lora_A = nn.Linear(InFeatures, rank, hasBias: false, device: device, dtype: dtype);
+        lora_B = nn.Linear(rank, OutFeatures, hasBias: false, device: device, dtype: dtype);
+        using (no_grad())
+        {
+            var bound = 1.0 / Math.Sqrt(InFeatures);
+            lora_A.weight!.uniform_(-bound, bound, generator: generator);
+            lora_B.weight!.zero_();
+        }
+        lora_dropout = dropout > 0 ? nn.Dropout(dropout) : null;
+        _scaling = alpha / rank;
+        register_module("lora_A", lora_A);
+        register_module("lora_B", lora_B);
+        if (lora_dropout is not null) register_module("lora_dropout", lora_dropout);
+        weight.requires_grad = false;
+        if (bias is not null) bias.requires_grad = false;
+    }
+
+    /// <summary>Removes the adapter (unmerging it first if merged).</summary>
+    public void DetachAdapter()
+    {
+        if (lora_A is null) return;
+        if (_merged) Unmerge();
+        register_module("lora_A", null!);
+        register_module("lora_B", null!);
+        if (lora_dropout is not null) register_module("lora_dropout", null!);
+        lora_A.Dispose();
+        lora_B!.Dispose();
+        lora_dropout?.Dispose();
+        lora_A = null;
+        lora_B = null;
+        lora_dropout = null;
+        _scaling = 0;
+    }
+
+    /// <summary>ΔW = (α/r)·B·A, d_out × d_in.</summary>
+    public Tensor DeltaWeight()
+    {
+        using var _ = no_grad();
+        return LoraB.matmul(LoraA).mul_(_scaling);
+    }
+
+    /// <summary>Folds the adapter into the base weight (W ← W + ΔW); forward then skips the adapter branch.</summary>
+    public void Merge()
+    {
+        if (_merged || lora_A is null) return;
+        using var _ = no_grad();
+        using var delta = DeltaWeight();
+        weight.add_(delta);
+        _merged = true;
+    }
+
+    /// <summary>Undoes <see cref="Merge"/> (W ← W − ΔW).</summary>
+    public void Unmerge()
+    {
+        if (!_merged) return;
+        using var _ = no_grad();
+        using var delta = DeltaWeight();
+        weight.sub_(delta);
+        _merged = false;
+    }
+
+    /// <summary>Adds a dense update to the frozen base weight (FLoRA's per-round merge).</summary>
+    public void AddToWeight(Tensor delta)
+    {
+        if (!delta.shape.SequenceEqual(weight.shape))
+            throw new ArgumentException($"Dense update shape [{string.Join(",", delta.shape)}] does not match weight [{string.Join(",", weight.shape)}].", nameof(delta));
+        using var _ = no_grad();
+        weight.add_(delta.to(weight.dtype, weight.device));
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var result = nn.functional.linear(input, weight, bias);
+        if (lora_A is null || _merged) return result;
+        // Temporaries belong to the caller's per-step dispose scope.
+        var x = lora_dropout is null ? input : lora_dropout.forward(input);
+        return result.add_(lora_B!.forward(lora_A.forward(x)), alpha: _scaling);
+    }
+}
