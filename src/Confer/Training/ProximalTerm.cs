@@ -19,7 +19,11 @@ public sealed class ProximalTerm : IDisposable
         if (mu < 0 || !double.IsFinite(mu)) throw new ArgumentOutOfRangeException(nameof(mu), mu, "FedProx μ must be a finite number ≥ 0.");
         Mu = mu;
         using var _ = no_grad();
-        _pairs = parameters.Select(p => (p, p.detach().clone().DetachFromDisposeScope())).ToList();
+        _pairs = parameters.Select(p =>
+        {
+            using var view = p.detach();
+            return (p, view.clone().DetachFromDisposeScope());
+        }).ToList();
     }
 
     public double Mu { get; }

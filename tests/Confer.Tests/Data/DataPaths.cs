@@ -1,13 +1,11 @@
 namespace Confer.Tests.Data;
 
-/// <summary>Locates the repository root (the folder holding Confer.sln) and the shared data beside it.</summary>
+/// <summary>Locates the repository root (the folder holding Confer.sln) and the Dolly shards in the shared data.</summary>
 internal static class DataPaths
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    public static string Shared(params string[] parts) => Path.Combine([RepoRoot, "..", "shared", "data", .. parts]);
-
-    public static string DollyShard(string name) => Shared("dolly-15k", "shepherd-10clients", name);
+    public static string DollyShard(string name) => SharedDataPath.Of("dolly-15k", "shepherd-10clients", name);
 
     private static string FindRepoRoot()
     {

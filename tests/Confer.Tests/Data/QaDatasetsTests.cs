@@ -7,7 +7,7 @@ public class QaDatasetsTests
     [Fact]
     public void Gsm8kGoldIsTheNumberAfterTheMarkerWithoutSeparators()
     {
-        var records = QaDatasets.LoadGsm8k(DataPaths.Shared("gsm8k", "test.jsonl"));
+        var records = QaDatasets.LoadGsm8k(SharedDataPath.Of("gsm8k", "test.jsonl"));
         Assert.Equal(1319, records.Count);
         Assert.StartsWith("Janet’s ducks lay 16 eggs", records[0].Question);
         Assert.Equal("18", records[0].Answer);
@@ -20,24 +20,24 @@ public class QaDatasetsTests
     [Fact]
     public void PubMedQaKeepsContextsAndDecisions()
     {
-        var all = QaDatasets.LoadPubMedQa(DataPaths.Shared("pubmedqa", "ori_pqal.json"));
+        var all = QaDatasets.LoadPubMedQa(SharedDataPath.Of("pubmedqa", "ori_pqal.json"));
         Assert.Equal(1000, all.Count);
         Assert.Equal([("maybe", 110), ("no", 338), ("yes", 552)],
             all.GroupBy(r => r.Answer).OrderBy(g => g.Key).Select(g => (g.Key, g.Count())));
         Assert.StartsWith("Do mitochondria play a role", all[0].Question);
         Assert.StartsWith("Programmed cell death (PCD)", all[0].Context);
-        Assert.Equal(500, QaDatasets.LoadPubMedQa(DataPaths.Shared("pubmedqa", "mirage", "data", "test_set.json")).Count);
+        Assert.Equal(500, QaDatasets.LoadPubMedQa(SharedDataPath.Of("pubmedqa", "mirage", "data", "test_set.json")).Count);
     }
 
     [Fact]
     public void MedQaAndMedMcqaAnswersAreOptionLetters()
     {
-        var medqa = QaDatasets.LoadMedQa(DataPaths.Shared("medqa", "data_clean", "questions", "US", "4_options", "phrases_no_exclude_test.jsonl"));
+        var medqa = QaDatasets.LoadMedQa(SharedDataPath.Of("medqa", "data_clean", "questions", "US", "4_options", "phrases_no_exclude_test.jsonl"));
         Assert.Equal(1273, medqa.Count);
         Assert.Equal("B", medqa[0].Answer);
         Assert.Equal("Tell the attending that he cannot fail to disclose this mistake", medqa[0].Options![1]);
 
-        var medmcqa = QaDatasets.LoadMedMcqa(DataPaths.Shared("medmcqa", "data", "dev.json"));
+        var medmcqa = QaDatasets.LoadMedMcqa(SharedDataPath.Of("medmcqa", "data", "dev.json"));
         Assert.Equal(4183, medmcqa.Count);
         Assert.Equal("A", medmcqa[0].Answer); // cop 1 is the first option
         Assert.Equal("Impulse through myelinated fibers is slower than non-myelinated fibers", medmcqa[0].Options![0]);
@@ -47,7 +47,7 @@ public class QaDatasetsTests
     [Fact]
     public void MmluCsvHandlesQuotedFieldsAndEmbeddedNewlines()
     {
-        var folder = DataPaths.Shared("mmlu-med", "data", "test");
+        var folder = SharedDataPath.Of("mmlu-med", "data", "test");
         var anatomy = QaDatasets.LoadMmlu(Path.Combine(folder, "anatomy_test.csv"));
         Assert.Equal(135, anatomy.Count);
         Assert.Equal("A \"dished face\" profile is often associated with", anatomy[1].Question);
