@@ -15,6 +15,7 @@ internal static class Program
 
     private static IEnumerable<Command> Commands() =>
     [
+        PretrainCommand.Create(),
         GenerateCommand.Create(),
     ];
 }
