@@ -34,3 +34,12 @@ internal static class TinyModels
         return randint(0, vocab, [batch, seq], generator: g, dtype: ScalarType.Int64);
     }
 }
+
+internal static class TinyBert
+{
+    public static Confer.Models.Bert.BertConfig Config() => new()
+    {
+        VocabSize = 120, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 64,
+        MaxPositionEmbeddings = 64, NumLabelsRaw = 1, HiddenDropout = 0, AttentionDropout = 0,
+    };
+}

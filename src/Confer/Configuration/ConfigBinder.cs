@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Reflection;
+using YamlDotNet.RepresentationModel;
+
+namespace Confer.Configuration;
+
+/// <summary>
+/// Binds a flat YAML mapping plus <c>--set key=value</c> overrides onto a settings class whose properties carry
+/// <see cref="ConfigKeyAttribute"/>. Every key is checked: an unknown key, a wrong type or a nested value is an error
+/// that names the key, the file and the valid keys, so a typo never silently falls back to a default.
+/// </summary>
+public static class ConfigBinder
+{
+    public static T Bind<T>(string? yamlPath, IEnumerable<string> overrides) where T : new()
+    {
+        var values = new Dictionary<string, (string Value, string Source)>(StringComparer.Ordinal);
+        if (yamlPath is not null)
+            foreach (var (k, v) in ReadYaml(yamlPath)) values[k] = (v, yamlPath);
+        foreach (var o in overrides)
+        {
+            var eq = o.IndexOf('=');
+            if (eq <= 0) throw new ConfigException($"--set '{o}': expected key=value, e.g. --set rounds=20.");
+            values[o[..eq].Trim()] = (o[(eq + 1)..].Trim(), "--set");
+        }
+        var settings = new T();
+        var keys = Keys<T>();
+        foreach (var (key, (value, source)) in values)
+        {
+            if (!keys.TryGetValue(key, out var property))
+                throw new ConfigException($"{source}: unknown key '{key}'. Valid keys: {string.Join(", ", keys.Keys.Order())}.");
+            try
+            {
+                property.SetValue(settings, Parse(value, property.PropertyType));
+            }
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+            {
+                throw new ConfigException($"{source}: key '{key}' has value '{value}', which is not a valid {Describe(property.PropertyType)}.");
+            }
+        }
+        return settings;
+    }
+
+    /// <summary>Every key with its type, current value and description, for help text and resolved-config files.</summary>
+    public static IEnumerable<(string Key, string Type, string Value, string Description)> Describe<T>(T settings) =>
+        Keys<T>().OrderBy(k => k.Key).Select(k => (k.Key, Describe(k.Value.PropertyType), Format(k.Value.GetValue(settings)),
+            k.Value.GetCustomAttribute<ConfigKeyAttribute>()!.Description));
+
+    /// <summary>A YAML document of every key and value, re-readable by <see cref="Bind{T}"/>.</summary>
+    public static string ToYaml<T>(T settings) =>
+        string.Join('\n', Describe(settings).Select(d => $"{d.Key}: {Quote(d.Value)}  # {d.Description}")) + "\n";
+
+    private static Dictionary<string, PropertyInfo> Keys<T>() =>
+        typeof(T).GetProperties()
+            .Select(p => (p, a: p.GetCustomAttribute<ConfigKeyAttribute>()))
+            .Where(x => x.a is not null)
+            .ToDictionary(x => x.a!.Name, x => x.p, StringComparer.Ordinal);
+
+    private static IEnumerable<(string Key, string Value)> ReadYaml(string path)
+    {
+        if (!File.Exists(path)) throw new ConfigException($"Config file '{path}' does not exist.");
+        var stream = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(path);
+            stream.Load(reader);
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new ConfigException($"{path}: invalid YAML at line {e.Start.Line}: {e.Message}");
+        }
+        if (stream.Documents.Count == 0) yield break;
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new ConfigException($"{path}: the top level must be a mapping of key: value.");
+        foreach (var (keyNode, valueNode) in root.Children)
+        {
+            var key = ((YamlScalarNode)keyNode).Value ?? "";
+            yield return valueNode switch
+            {
+                YamlScalarNode s => (key, s.Value ?? ""),
+                YamlSequenceNode seq when seq.Children.All(c => c is YamlScalarNode) =>
+                    (key, string.Join(',', seq.Children.Select(c => ((YamlScalarNode)c).Value))),
+                _ => throw new ConfigException($"{path}: key '{key}' must be a scalar or a list of scalars (line {valueNode.Start.Line})."),
+            };
+        }
+    }
+
+    private static object Parse(string value, Type type)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (type == typeof(string)) return value;
+        if (type == typeof(int)) return int.Parse(value, inv);
+        if (type == typeof(long)) return long.Parse(value, inv);
+        if (type == typeof(double)) return double.Parse(value, inv);
+        if (type == typeof(bool)) return bool.Parse(value);
+        if (type == typeof(int[])) return Split(value).Select(v => int.Parse(v, inv)).ToArray();
+        if (type == typeof(string[])) return Split(value).ToArray();
+        throw new ArgumentException($"unsupported config type {type.Name}");
+    }
+
+    private static IEnumerable<string> Split(string value) =>
+        value.Trim('[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static string Describe(Type type) =>
+        type == typeof(int[]) ? "list of integers" : type == typeof(string[]) ? "list of strings" :
+        type == typeof(double) ? "number" : type == typeof(int) || type == typeof(long) ? "integer" : type == typeof(bool) ? "boolean (true/false)" : "string";
+
+    private static string Format(object? value) => value switch
+    {
+        null => "",
+        int[] a => "[" + string.Join(", ", a) + "]",
+        string[] s => "[" + string.Join(", ", s) + "]",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    private static string Quote(string v) => v.Length == 0 ? "''" : v.StartsWith('[') ? v : $"'{v.Replace("'", "''")}'";
+}
+
+/// <summary>A configuration error a user can fix; the message says where and how.</summary>
+public sealed class ConfigException(string message) : Exception(message);

@@ -1,0 +1,89 @@
+using Confer.Tokenizers;
+
+namespace Confer.Data;
+
+/// <summary>
+/// Turns instruction records into causal-LM examples the way alpaca-lora/Shepherd do: BOS + tokens of the full text
+/// (prompt + response), EOS appended when it fits under the cut-off, and labels equal to the input ids except on the
+/// prompt, which is masked unless <see cref="ExampleEncoderOptions.TrainOnInputs"/>. The prompt length is the
+/// longest common prefix of the prompt's own encoding and the full encoding, so a token that merges the end of the
+/// prompt with the start of the response (possible with byte-level BPE) is trained on rather than silently masked.
+/// </summary>
+public sealed class ExampleEncoder
+{
+    private readonly TextTokenizer _tokenizer;
+    private readonly int _eosId;
+
+    public ExampleEncoder(TextTokenizer tokenizer, Prompter prompter, ExampleEncoderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(prompter);
+        Options = options ?? new ExampleEncoderOptions();
+        Options.Validate();
+        _tokenizer = tokenizer;
+        _eosId = tokenizer.EosId ?? throw new ArgumentException(
+            "The tokenizer has no EOS token; instruction tuning needs one so the model learns to stop. " +
+            "Set eos_token in the tokenizer folder's tokenizer_config.json.", nameof(tokenizer));
+        Prompter = prompter;
+    }
+
+    public ExampleEncoderOptions Options { get; }
+
+    public Prompter Prompter { get; }
+
+    /// <summary>Encodes every record, dropping those whose response is cut off entirely unless
+    /// <see cref="ExampleEncoderOptions.KeepFullyTruncated"/>, and counts what truncation did.</summary>
+    public EncodedDataset EncodeAll(IEnumerable<InstructionRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var examples = new List<TokenizedExample>();
+        int total = 0, truncated = 0, dropped = 0;
+        foreach (var record in records)
+        {
+            total++;
+            var (example, wasTruncated, responseCutOff) = EncodeWithFlags(record);
+            if (responseCutOff && !Options.KeepFullyTruncated)
+            {
+                dropped++;
+                continue;
+            }
+            if (wasTruncated) truncated++;
+            examples.Add(example);
+        }
+        return new EncodedDataset(examples, total, truncated, dropped);
+    }
+
+    /// <summary>Encodes one record (never dropped; a fully cut-off response gives an example without targets).</summary>
+    public TokenizedExample Encode(InstructionRecord record) => EncodeWithFlags(record).Example;
+
+    /// <summary>BOS + the prompt's tokens: the generation input that matches what training conditioned on.</summary>
+    public IReadOnlyList<int> EncodePrompt(InstructionRecord record) =>
+        _tokenizer.Encode(Prompter.Build(record).Prompt, addBos: _tokenizer.BosId is not null);
+
+    private (TokenizedExample Example, bool Truncated, bool ResponseCutOff) EncodeWithFlags(InstructionRecord record)
+    {
+        var text = Prompter.Build(record);
+        var bos = _tokenizer.BosId is not null;
+        return Assemble(_tokenizer.Encode(text.Prompt, addBos: bos), _tokenizer.Encode(text.Full, addBos: bos), _eosId, Options);
+    }
+
+    /// <summary>Builds the example from the prompt's and the full text's token ids (both with BOS when the tokenizer
+    /// has one). Truncated means tokens or the EOS were lost; response cut off means no response token or EOS survived.</summary>
+    internal static (TokenizedExample Example, bool Truncated, bool ResponseCutOff) Assemble(
+        IReadOnlyList<int> promptIds, IReadOnlyList<int> fullIds, int eosId, ExampleEncoderOptions options)
+    {
+        var promptLength = 0;
+        while (promptLength < promptIds.Count && promptLength < fullIds.Count && promptIds[promptLength] == fullIds[promptLength])
+            promptLength++;
+
+        // As alpaca-lora: EOS only when the text is strictly shorter than the cut-off, else cut to the cut-off.
+        var fits = fullIds.Count < options.MaxLength;
+        var length = fits ? fullIds.Count + 1 : options.MaxLength;
+        var ids = new int[length];
+        for (var i = 0; i < length; i++) ids[i] = i < fullIds.Count ? fullIds[i] : eosId;
+
+        var labels = (int[])ids.Clone();
+        if (!options.TrainOnInputs) Array.Fill(labels, TokenizedExample.IgnoreLabel, 0, Math.Min(promptLength, length));
+        return (new TokenizedExample(ids, labels), !fits, promptLength >= length);
+    }
+}

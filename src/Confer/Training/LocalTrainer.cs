@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using Confer.Data;
+using Confer.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Confer.Training;
+
+/// <summary>
+/// Runs one local optimisation loop on a causal LM: AdamW over the parameters that require gradients, shifted
+/// cross-entropy averaged over target tokens, warm-up plus constant/linear/cosine schedule, gradient accumulation,
+/// global-norm clipping, and the optional FedProx term and frozen-name hook that federated algorithms need.
+/// Each call builds a fresh optimiser (clients restart their optimiser state every round, as in Shepherd).
+/// </summary>
+public sealed class LocalTrainer
+{
+    public LocalTrainer(TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    public TrainerOptions Options { get; }
+
+    /// <summary>Optimiser steps a run over <paramref name="exampleCount"/> examples takes.</summary>
+    public int TotalSteps(int exampleCount)
+    {
+        if (Options.MaxSteps > 0) return Options.MaxSteps;
+        var microBatches = (exampleCount + Options.MicroBatchSize - 1) / Options.MicroBatchSize;
+        return Options.Epochs * ((microBatches + Options.GradientAccumulationSteps - 1) / Options.GradientAccumulationSteps);
+    }
+
+    /// <summary>
+    /// Trains <paramref name="model"/> in place on <paramref name="examples"/>. Seeds torch with
+    /// <see cref="TrainerOptions.Seed"/> first, so the same model, data and options give bitwise identical losses.
+    /// Tensors frozen through <see cref="TrainerOptions.FrozenParameterNames"/> are unfrozen again and the model's
+    /// train/eval mode is restored when the call returns, also on failure or cancellation.
+    /// </summary>
+    /// <param name="model">Model to train in place; only parameters with <c>requires_grad</c> are optimised.</param>
+    /// <param name="examples">Training examples; shuffled per epoch with the seed.</param>
+    /// <param name="progress">Called every <see cref="TrainerOptions.LogEvery"/> steps and after the last step.</param>
+    /// <param name="cancellationToken">Checked between steps.</param>
+    public TrainResult Train(nn.Module<CausalLMInput, CausalLMOutput> model, IReadOnlyList<TokenizedExample> examples,
+        Action<TrainProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(examples);
+        if (examples.Count == 0) throw new ArgumentException("No training examples: the data set is empty (check the data path and the encoder's dropped count).", nameof(examples));
+
+        torch.manual_seed(Options.Seed);
+        var frozen = Freeze(model);
+        var wasTraining = model.training;
+        try
+        {
+            var trainables = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+            if (trainables.Count == 0)
+                throw new InvalidOperationException("The model has no trainable parameters: attach a LoRA adapter or unfreeze some tensors.");
+            var parameters = trainables.Select(p => p.parameter).ToList();
+            using var optimizer = CreateOptimizer(parameters);
+            using var proximal = Options.ProximalMu > 0 ? new ProximalTerm(parameters, Options.ProximalMu) : null;
+            model.train();
+            return Loop(model, parameters, optimizer, proximal, examples, progress, cancellationToken);
+        }
+        finally
+        {
+            foreach (var p in frozen) p.requires_grad = true;
+            model.train(wasTraining);
+        }
+    }
+
+    private TrainResult Loop(nn.Module<CausalLMInput, CausalLMOutput> model, IReadOnlyList<Parameter> parameters, optim.Optimizer optimizer,
+        ProximalTerm? proximal, IReadOnlyList<TokenizedExample> examples, Action<TrainProgress>? progress, CancellationToken cancellationToken)
+    {
+        var device = parameters[0].device;
+        var batcher = new Batcher(examples, Options.MicroBatchSize, Options.Seed, shuffle: true, groupByLength: Options.GroupByLength);
+        var totalSteps = TotalSteps(examples.Count);
+        var warmup = ScheduleMultiplier.WarmupSteps(Options, totalSteps);
+        var losses = new List<double>(totalSteps);
+        double lossSum = 0;
+        long tokens = 0, targets = 0, seen = 0, tokensSinceReport = 0;
+        var clock = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+
+        foreach (var (epoch, microBatches) in PlanSteps(batcher, totalSteps))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var step = losses.Count;
+            var lr = Options.LearningRate * ScheduleMultiplier.At(Options.Schedule, step, warmup, totalSteps);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+
+            using var scope = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var stats = AccumulateGradients(model, microBatches, Options.PadTokenId, device);
+            var gradNorm = double.NaN;
+            if (stats.TargetTokens > 0) // a step whose examples have no target token carries no signal: skip the update
+            {
+                proximal?.AddGradient();
+                gradNorm = Options.MaxGradNorm is { } maxNorm
+                    ? nn.utils.clip_grad_norm_(parameters, maxNorm)
+                    : GradientNorm(parameters);
+                optimizer.step();
+            }
+
+            losses.Add(stats.MeanLoss);
+            lossSum += stats.LossSum;
+            tokens += stats.Tokens;
+            targets += stats.TargetTokens;
+            seen += stats.Examples;
+            tokensSinceReport += stats.Tokens;
+            if (progress is not null && (losses.Count % Options.LogEvery == 0 || losses.Count == totalSteps))
+            {
+                var now = clock.Elapsed;
+                var seconds = Math.Max((now - lastReport).TotalSeconds, 1e-9);
+                progress(new TrainProgress(losses.Count, totalSteps, epoch, stats.MeanLoss, lr, tokensSinceReport / seconds, gradNorm));
+                lastReport = now;
+                tokensSinceReport = 0;
+            }
+        }
+        return new TrainResult(losses.Count, targets == 0 ? double.NaN : lossSum / targets, tokens, targets, seen, clock.Elapsed.TotalSeconds, losses);
+    }
+
+    /// <summary>
+    /// Forward and backward over the micro-batches of one optimiser step, leaving the summed gradients in the
+    /// parameters. Each micro-batch's summed loss is divided by the target-token count of the <em>whole</em> step, so
+    /// the gradient equals that of one batch holding all micro-batches, however padding and masking split the tokens.
+    /// </summary>
+    internal static StepStats AccumulateGradients(nn.Module<CausalLMInput, CausalLMOutput> model,
+        IReadOnlyList<IReadOnlyList<TokenizedExample>> microBatches, long padTokenId, Device device)
+    {
+        long targets = microBatches.Sum(mb => mb.Sum(e => (long)e.TargetCount));
+        long tokens = microBatches.Sum(mb => mb.Sum(e => (long)e.Length));
+        var examples = microBatches.Sum(mb => mb.Count);
+        if (targets == 0) return new StepStats(0, tokens, 0, examples);
+        double lossSum = 0;
+        foreach (var microBatch in microBatches)
+        {
+            // A scope per micro-batch frees its activations before the next one runs.
+            using var scope = torch.NewDisposeScope();
+            var batch = BatchCollator.Collate(microBatch, padTokenId);
+            if (device.type != DeviceType.CPU) batch = batch.To(device);
+            var logits = model.call(new CausalLMInput(batch.InputIds, batch.AttentionMask)).Logits;
+            var summed = CausalLMLoss.SummedCrossEntropy(logits, batch.Labels);
+            summed.div(targets).backward();
+            lossSum += summed.item<float>();
+        }
+        return new StepStats(lossSum, tokens, targets, examples);
+    }
+
+    private static double GradientNorm(IReadOnlyList<Parameter> parameters)
+    {
+        using var _ = no_grad();
+        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float32).square().sum()).ToList();
+        return squares.Count == 0 ? 0 : Math.Sqrt(torch.stack(squares).sum().item<float>());
+    }
+
+    /// <summary>Groups each epoch's micro-batches into optimiser steps; the last step of an epoch may be short
+    /// (as in Hugging Face). Continues into further epochs until <paramref name="totalSteps"/> steps are planned.</summary>
+    private IEnumerable<(int Epoch, IReadOnlyList<IReadOnlyList<TokenizedExample>> MicroBatches)> PlanSteps(Batcher batcher, int totalSteps)
+    {
+        var planned = 0;
+        for (var epoch = 0; planned < totalSteps; epoch++)
+        {
+            var group = new List<IReadOnlyList<TokenizedExample>>(Options.GradientAccumulationSteps);
+            foreach (var microBatch in batcher.Batches(epoch))
+            {
+                group.Add(microBatch);
+                if (group.Count < Options.GradientAccumulationSteps) continue;
+                yield return (epoch, group);
+                if (++planned == totalSteps) yield break;
+                group = new List<IReadOnlyList<TokenizedExample>>(Options.GradientAccumulationSteps);
+            }
+            if (group.Count == 0) continue;
+            yield return (epoch, group);
+            planned++;
+        }
+    }
+
+    private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters)
+    {
+        // Matrices are decayed; 1-D tensors (biases, norm weights) are not, as in Hugging Face's Trainer.
+        var groups = new List<AdamW.ParamGroup>();
+        var decayed = parameters.Where(p => p.dim() >= 2).ToList();
+        var undecayed = parameters.Where(p => p.dim() < 2).ToList();
+        if (decayed.Count > 0) groups.Add(new AdamW.ParamGroup(decayed, new AdamW.Options { weight_decay = Options.WeightDecay }));
+        if (undecayed.Count > 0) groups.Add(new AdamW.ParamGroup(undecayed, new AdamW.Options { weight_decay = 0.0 }));
+        return optim.AdamW(groups, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
+    }
+
+    /// <summary>Freezes trainable tensors whose name matches <see cref="TrainerOptions.FrozenParameterNames"/>;
+    /// returns them so the caller can unfreeze them afterwards.</summary>
+    private List<Parameter> Freeze(nn.Module model)
+    {
+        var frozen = new List<Parameter>();
+        if (Options.FrozenParameterNames.Count == 0) return frozen;
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (!parameter.requires_grad || !Options.FrozenParameterNames.Any(f => name.Contains(f, StringComparison.Ordinal))) continue;
+            parameter.requires_grad = false;
+            frozen.Add(parameter);
+        }
+        return frozen;
+    }
+}

@@ -1,0 +1,50 @@
+using Confer.Training.Generation;
+
+namespace Confer.Tests.Generation;
+
+public class TokenGeneratorTests
+{
+    private static readonly int[][] Prompts = [[1, 5, 9, 22], [1, 40], [1, 3, 3, 7, 8, 60, 2]];
+
+    [Fact]
+    public void CachedDecodingEqualsUncachedTokenForToken()
+    {
+        using var model = TinyModels.Llama();
+        var generator = new TokenGenerator(model);
+        var options = new GenerationOptions { MaxNewTokens = 20 };
+        var cached = generator.Generate(Prompts, options);
+        var uncached = generator.Generate(Prompts, options with { UseCache = false });
+        Assert.Equal(20, cached[0].Length);
+        for (var i = 0; i < Prompts.Length; i++) Assert.Equal(uncached[i], cached[i]);
+    }
+
+    [Fact]
+    public void BatchedDecodingEqualsOneAtATime()
+    {
+        using var model = TinyModels.Llama();
+        var generator = new TokenGenerator(model);
+        var options = new GenerationOptions { MaxNewTokens = 12 };
+        var batched = generator.Generate(Prompts, options);
+        for (var i = 0; i < Prompts.Length; i++) Assert.Equal(generator.Generate([Prompts[i]], options)[0], batched[i]);
+    }
+
+    [Fact]
+    public void SamplingIsSeededAndStopsAtEosAndStopCondition()
+    {
+        using var model = TinyModels.Llama();
+        var generator = new TokenGenerator(model);
+        var options = new GenerationOptions { MaxNewTokens = 15, Temperature = 1.0, TopK = 20, TopP = 0.9, Seed = 42 };
+        var a = generator.Generate(Prompts, options);
+        var b = generator.Generate(Prompts, options);
+        var c = generator.Generate(Prompts, options with { Seed = 43 });
+        for (var i = 0; i < Prompts.Length; i++) Assert.Equal(a[i], b[i]);
+        Assert.False(a.Zip(c).All(p => p.First.SequenceEqual(p.Second)));
+
+        var greedy = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 })[0];
+        var eos = greedy[3];
+        var cut = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, eosId: eos)[0];
+        Assert.Equal(greedy.TakeWhile(t => t != eos), cut);
+        var stopped = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, shouldStop: (_, toks) => toks.Count == 4)[0];
+        Assert.Equal(greedy.Take(4), stopped);
+    }
+}
