@@ -17,5 +17,6 @@ internal static class Program
     [
         PretrainCommand.Create(),
         GenerateCommand.Create(),
+        ConvertCommand.Create(),
     ];
 }

@@ -31,6 +31,7 @@ public sealed class LlamaConfig
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; set; } = 1;
     [JsonPropertyName("eos_token_id")] public JsonElement? EosTokenIdRaw { get; set; }
     [JsonPropertyName("pad_token_id")] public int? PadTokenId { get; set; }
+    [JsonPropertyName("initializer_range")] public double InitializerRange { get; set; } = 0.02;
     [JsonPropertyName("torch_dtype")] public string TorchDtype { get; set; } = "float32";
 
     [JsonIgnore] public string Architecture => Architectures.FirstOrDefault() ?? "LlamaForCausalLM";

@@ -21,6 +21,21 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
         model = new LlamaModel(config, dtype, device);
         lm_head = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device, dtype: dtype);
         RegisterComponents();
+        InitializeWeights(config.InitializerRange);
+    }
+
+    /// <summary>
+    /// HF's LLaMA initialisation: matrices (projections, embeddings) ~ N(0, initializer_range), biases 0, norms 1.
+    /// Torch's defaults (N(0,1) embeddings) would start a tied model with huge logits.
+    /// </summary>
+    private void InitializeWeights(double std)
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (p.dim() == 2) p.normal_(0, std);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+        }
     }
 
     public LlamaConfig Config { get; }
