@@ -1,2 +1,20 @@
-using TorchSharp;
-Console.WriteLine(torch.ones(2,2).sum().item<float>());
+using System.CommandLine;
+using Confer.Cli.Commands;
+using Confer.Cli.Console;
+
+namespace Confer.Cli;
+
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("confer — federated fine-tuning and reasoning enhancement of LLMs on TorchSharp");
+        foreach (var command in Commands()) root.Subcommands.Add(command);
+        return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync());
+    }
+
+    private static IEnumerable<Command> Commands() =>
+    [
+        GenerateCommand.Create(),
+    ];
+}

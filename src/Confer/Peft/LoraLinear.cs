@@ -86,6 +86,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         register_module("lora_A", lora_A);
         register_module("lora_B", lora_B);
         if (lora_dropout is not null) register_module("lora_dropout", lora_dropout);
+        // New modules start in training mode; follow the host model's mode so eval stays deterministic.
+        lora_A.train(training);
+        lora_B.train(training);
+        lora_dropout?.train(training);
         weight.requires_grad = false;
         if (bias is not null) bias.requires_grad = false;
     }

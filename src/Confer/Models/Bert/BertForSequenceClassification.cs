@@ -24,6 +24,33 @@ public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>
 
     public BertConfig Config => bert.Config;
 
+    /// <summary>Loads config.json and weights; a checkpoint without a <c>classifier</c> (e.g. a plain BertModel) keeps the
+    /// freshly initialised head, as <c>transformers</c> does.</summary>
+    public static BertForSequenceClassification FromPretrained(string folder, Device? device = null)
+    {
+        var configPath = Path.Combine(folder, "config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"No config.json in model folder '{folder}'.", configPath);
+        var model = new BertForSequenceClassification(BertConfig.Load(configPath), device);
+        try
+        {
+            Checkpoint.LoadInto(model, folder, ignore: k => k.Contains(".lora_", StringComparison.Ordinal) || k.StartsWith("cls.", StringComparison.Ordinal),
+                optionalKeys: new HashSet<string> { "classifier.weight", "classifier.bias" });
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+
+    public void SavePretrained(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        Config.Save(Path.Combine(folder, "config.json"));
+        Checkpoint.Save(this, folder, ignore: k => k.Contains(".lora_", StringComparison.Ordinal));
+    }
+
     /// <summary>The classification head's tensors (HF names), trained and sent in full alongside the LoRA adapter.</summary>
     public Linear Classifier => classifier;
 

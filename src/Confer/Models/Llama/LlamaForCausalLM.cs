@@ -25,6 +25,44 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
 
     public LlamaConfig Config { get; }
 
+    /// <summary>
+    /// Loads a Hugging Face model folder (<c>config.json</c> + <c>model.safetensors</c> or shards). Every tensor's name
+    /// and shape is checked before anything is copied; adapter tensors are never part of a base checkpoint.
+    /// </summary>
+    public static LlamaForCausalLM FromPretrained(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        var configPath = Path.Combine(folder, "config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"No config.json in model folder '{folder}'.", configPath);
+        var config = LlamaConfig.Load(configPath);
+        var model = new LlamaForCausalLM(config, dtype, device);
+        try
+        {
+            // A tied model has no lm_head tensor of its own; some exporters still write one, which we ignore.
+            Checkpoint.LoadInto(model, folder, ignore: k => IsAdapterKey(k) || (config.TieWordEmbeddings && k == "lm_head.weight"));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+
+    /// <summary>
+    /// Writes <c>config.json</c> and the base weights (HF names, adapters excluded: merge them first to bake them in,
+    /// or save them separately in PEFT format).
+    /// </summary>
+    public void SavePretrained(string folder, ScalarType dtype = ScalarType.Float32, long maxShardBytes = 0)
+    {
+        Directory.CreateDirectory(folder);
+        Config.TorchDtype = dtype switch { ScalarType.BFloat16 => "bfloat16", ScalarType.Float16 => "float16", _ => "float32" };
+        Config.Save(Path.Combine(folder, "config.json"));
+        Checkpoint.Save(this, folder, dtype, maxShardBytes, ignore: IsAdapterKey);
+    }
+
+    private static bool IsAdapterKey(string key) => key.Contains(".lora_", StringComparison.Ordinal);
+
     public int LayerCount => model.LayerCount;
 
     public override CausalLMOutput forward(CausalLMInput input)

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,7 +54,7 @@ public static class Safetensors
         SafetensorsWriter.Write(path, tensors, metadata);
 
     /// <summary>Reads one tensor described by <paramref name="header"/> into a fresh CPU tensor, then moves it to <paramref name="device"/>.</summary>
-    internal static Tensor ReadTensor(Microsoft.Win32.SafeHandles.SafeFileHandle handle, SafetensorsHeader header, SafetensorsTensorInfo info, Device? device)
+    internal static Tensor ReadTensor(SafeFileHandle handle, SafetensorsHeader header, SafetensorsTensorInfo info, Device? device)
     {
         var tensor = empty(info.Shape, info.ScalarType);
         try
@@ -69,7 +70,7 @@ public static class Safetensors
         using (tensor) return tensor.to(device);
     }
 
-    internal static Microsoft.Win32.SafeHandles.SafeFileHandle OpenRead(string path) =>
+    internal static SafeFileHandle OpenRead(string path) =>
         File.Exists(path)
             ? File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read)
             : throw new FileNotFoundException($"Safetensors file '{path}' does not exist.", path);
