@@ -9,7 +9,7 @@ namespace Confer.Training;
 /// gradients once per optimiser step, which equals adding the term to the loss but costs no extra graph and keeps the
 /// reported loss the task loss.
 /// </summary>
-public sealed class ProximalTerm : IDisposable
+internal sealed class ProximalTerm : IDisposable
 {
     private readonly List<(Parameter Weight, Tensor Anchor)> _pairs;
 

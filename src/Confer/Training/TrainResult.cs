@@ -7,5 +7,6 @@ namespace Confer.Training;
 /// <param name="TargetTokens">Tokens the loss was computed on.</param>
 /// <param name="Examples">Examples processed, counting repeats across epochs.</param>
 /// <param name="Seconds">Wall-clock time of the loop.</param>
-/// <param name="StepLosses">Mean token loss of each step, in order.</param>
+/// <param name="StepLosses">Mean token loss of each step, in order; NaN for a step whose examples had no target token
+/// (such a step makes no update).</param>
 public sealed record TrainResult(int Steps, double MeanLoss, long Tokens, long TargetTokens, long Examples, double Seconds, IReadOnlyList<double> StepLosses);
