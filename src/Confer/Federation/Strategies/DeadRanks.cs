@@ -13,7 +13,7 @@ internal static class DeadRanks
     /// <summary>A with its dead rows re-drawn, or A itself when none are dead.</summary>
     public static Tensor Revive(Tensor a, Tensor b, Generator generator)
     {
-        var dead = a.abs().sum(1).eq(0).logical_and(b.abs().sum(0).eq(0));
+        var dead = a.abs().sum(dim: 1).eq(0).logical_and(b.abs().sum(dim: 0).eq(0));
         if (!dead.any().item<bool>()) return a;
         var bound = 1.0 / Math.Sqrt(a.shape[1]);
         var fresh = rand(a.shape, dtype: a.dtype, generator: generator).mul_(2 * bound).sub_(bound);
