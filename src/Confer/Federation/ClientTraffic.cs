@@ -1,0 +1,4 @@
+namespace Confer.Federation;
+
+/// <summary>Traffic between the server and one client in one round.</summary>
+public sealed record ClientTraffic(int Round, string ClientId, TransferCost Down, TransferCost Up);

@@ -1,0 +1,80 @@
+using Confer.Models;
+using static TorchSharp.torch;
+
+namespace Confer.Federation.Strategies;
+
+/// <summary>
+/// The FedIT family (Shepherd): every client starts from the global adapter, every tensor — each <c>lora_A</c> and
+/// each <c>lora_B</c> separately, plus any head — is averaged with p_k, and a server rule turns the average into the
+/// next global adapter. Averaging A and B separately is what makes the product noisy (algorithms.md §1), and needs one
+/// rank for all clients.
+/// </summary>
+internal abstract class AdapterAveragingStrategy : Strategy
+{
+    /// <summary>FedProx μ put into every task; 0 except for FedProx.</summary>
+    private protected virtual double TaskProximalMu => 0;
+
+    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    {
+        if (!Ranks.IsUniform)
+            throw new ArgumentException(
+                $"'{Name}' averages lora_A and lora_B separately, so every client needs the same rank (ClientRanks = {string.Join(",", Settings.ClientRanks)}); use flora, ffa-lora, flexlora or hetlora for heterogeneous ranks.");
+        if (initialRank is not null && initialRank != Ranks.MaxRank)
+            throw new ArgumentException($"The initial adapter has rank {initialRank} but clients train at rank {Ranks.MaxRank}; build it at rank {Ranks.MaxRank}.");
+        base.OnInitialize(initialAdapter, initialRank);
+        OnGlobalReady();
+    }
+
+    /// <summary>Creates server-optimiser state once the global adapter exists.</summary>
+    private protected virtual void OnGlobalReady() { }
+
+    private protected override ClientTask BuildTask(int round, string clientId, int rank) =>
+        new(round, clientId, GlobalAdapter.Clone(), null, rank, Ranks.AlphaFor(rank), false, TaskProximalMu, TransferCost.Of(GlobalAdapter));
+
+    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    {
+        var weights = contributions.Select(c => c.Weight).ToList();
+        var average = GlobalAdapter.Names.ToDictionary(
+            name => name,
+            name => TensorMath.WeightedSum(contributions.Select(c => c.Adapter[name]).ToList(), weights),
+            StringComparer.Ordinal);
+        ApplyServerUpdate(average);
+        return new Dictionary<string, double>();
+    }
+
+    /// <summary>Turns the p_k-weighted average of the client adapters into the new global adapter.</summary>
+    private protected abstract void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average);
+
+    /// <summary>Plain FedAvg: the average becomes the global adapter as is.</summary>
+    private protected void AdoptAverage(IReadOnlyDictionary<string, Tensor> average)
+    {
+        foreach (var (name, t) in average) GlobalAdapter.Replace(name, t);
+    }
+
+    /// <summary>A zero tensor (or <paramref name="fill"/>) per global tensor, for optimiser moments.</summary>
+    private protected NamedTensors MomentLike(double fill = 0)
+    {
+        var moments = new NamedTensors();
+        foreach (var (name, t) in GlobalAdapter) moments.Add(name, full_like(t, fill));
+        return moments;
+    }
+
+    /// <summary>Writes <paramref name="moments"/> under <c>prefix + name</c>.</summary>
+    private protected static void ExportMoments(string prefix, NamedTensors moments, NamedTensors into)
+    {
+        foreach (var (name, t) in moments) into.Add(prefix + name, t.clone());
+    }
+
+    /// <summary>Reads every <c>prefix + name</c> entry into <paramref name="moments"/> (in place) and removes it from <paramref name="state"/>.</summary>
+    private protected static void ImportMoments(string prefix, NamedTensors moments, Dictionary<string, Tensor> state)
+    {
+        foreach (var name in moments.Names)
+        {
+            if (!state.Remove(prefix + name, out var t))
+                throw new ArgumentException($"State lacks '{prefix + name}'; it was not exported by this strategy.");
+            if (!t.shape.SequenceEqual(moments[name].shape))
+                throw new ArgumentException($"State tensor '{prefix + name}' has shape [{string.Join(",", t.shape)}], expected [{string.Join(",", moments[name].shape)}].");
+            moments[name].copy_(t);
+        }
+    }
+}

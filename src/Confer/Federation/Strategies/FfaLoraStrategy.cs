@@ -1,0 +1,72 @@
+using Confer.Models;
+using Confer.Peft;
+using static TorchSharp.torch;
+
+namespace Confer.Federation.Strategies;
+
+/// <summary>
+/// <c>ffa-lora</c> (Sun et al., ICLR 2024, arXiv 2403.12313): every lora_A stays frozen at the initial adapter's
+/// random A_max (rank r_max, shared by all clients); only B is trained and averaged, so B̄·A = Σ p_k B_k A exactly.
+/// Heterogeneous ranks: client k trains B_k (d_out × r_k) against A_max[:r_k]; the server zero-pads B_k to r_max
+/// columns before averaging — still exact. A travels once per client (its first task); afterwards only B and any head.
+/// </summary>
+internal sealed class FfaLoraStrategy : Strategy
+{
+    private const string HasAPrefix = "ffa-lora/has_a/";
+    private readonly ClientSyncBook _hasA = new();
+
+    public override string Name => "ffa-lora";
+
+    private protected override bool LoraAMayBeOmitted => true;
+
+    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    {
+        if (initialRank is null) throw new ArgumentException("'ffa-lora' freezes lora_A, but the initial adapter has no LoRA tensors.");
+        if (initialRank != Ranks.MaxRank)
+            throw new ArgumentException($"The initial adapter has rank {initialRank}; 'ffa-lora' needs the shared A at the largest client rank {Ranks.MaxRank}.");
+        base.OnInitialize(initialAdapter, initialRank);
+    }
+
+    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    {
+        var adapter = new NamedTensors();
+        foreach (var m in Modules)
+        {
+            adapter.Add(m.AKey, TensorMath.Rows(GlobalAdapter[m.AKey], rank));
+            adapter.Add(m.BKey, TensorMath.Columns(GlobalAdapter[m.BKey], rank));
+        }
+        foreach (var key in ExtraKeys) adapter.Add(key, GlobalAdapter[key].clone());
+        var sendA = _hasA.LastSynced(clientId) == 0;
+        if (sendA) _hasA.MarkSynced(clientId, round);
+        var down = TransferCost.Of(adapter, name => sendA || !LoraKeys.IsA(name));
+        return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank), true, 0, down);
+    }
+
+    private protected override void ValidateUpdate(ClientContribution c)
+    {
+        base.ValidateUpdate(c);
+        foreach (var m in Modules)
+            if (c.Adapter.TryGet(m.AKey, out var a) && !a.to(ScalarType.Float32).eq(GlobalAdapter[m.AKey].narrow(0, 0, c.Rank)).all().item<bool>())
+                throw new InvalidClientUpdateException(c.ClientId, $"'{m.AKey}' differs from the frozen A it was sent; the client must honour FreezeLoraA.");
+    }
+
+    private protected override TransferCost UplinkCost(ClientUpdate update) => TransferCost.Of(update.Adapter, name => !LoraKeys.IsA(name));
+
+    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    {
+        var weights = contributions.Select(c => c.Weight).ToList();
+        foreach (var m in Modules)
+        {
+            var b = TensorMath.PaddedWeightedSum(
+                contributions.Select(c => c.Adapter[m.BKey]).ToList(), weights, [m.DOut, Ranks.MaxRank], dim: 1);
+            GlobalAdapter.Replace(m.BKey, b);
+        }
+        foreach (var key in ExtraKeys)
+            GlobalAdapter.Replace(key, TensorMath.WeightedSum(contributions.Select(c => c.Adapter[key]).ToList(), weights));
+        return new Dictionary<string, double>();
+    }
+
+    private protected override void ExportExtraState(NamedTensors into) => _hasA.Export(HasAPrefix, into);
+
+    private protected override void ImportExtraState(Dictionary<string, Tensor> state) => _hasA.Import(HasAPrefix, state);
+}

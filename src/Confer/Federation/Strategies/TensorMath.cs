@@ -1,0 +1,57 @@
+using static TorchSharp.torch;
+
+namespace Confer.Federation.Strategies;
+
+/// <summary>Small fp32 building blocks shared by the strategies. Callers own a dispose scope around them.</summary>
+internal static class TensorMath
+{
+    /// <summary>The tensor as fp32, without a copy when it already is.</summary>
+    public static Tensor Fp32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
+
+    /// <summary>
+    /// Σ w_k t_k accumulated in the given (client) order. The first term is w_0·t_0, so one client with weight 1
+    /// comes back bitwise equal to its input.
+    /// </summary>
+    public static Tensor WeightedSum(IReadOnlyList<Tensor> tensors, IReadOnlyList<double> weights)
+    {
+        var sum = Fp32(tensors[0]).mul(weights[0]);
+        for (var k = 1; k < tensors.Count; k++) sum.add_(Fp32(tensors[k]), alpha: weights[k]);
+        return sum;
+    }
+
+    /// <summary>‖B·A‖_F computed through r × r Gram matrices: ‖BA‖²_F = Σ (BᵀB) ⊙ (AAᵀ), never forming d_out × d_in.</summary>
+    public static double ProductNorm(Tensor b, Tensor a)
+    {
+        var b32 = Fp32(b).to(ScalarType.Float64);
+        var a32 = Fp32(a).to(ScalarType.Float64);
+        var squared = b32.t().matmul(b32).mul(a32.matmul(a32.t())).sum().item<double>();
+        return Math.Sqrt(Math.Max(0, squared));
+    }
+
+    /// <summary>The first <paramref name="rank"/> rows of <paramref name="a"/>, zero-padded when it has fewer; a copy.</summary>
+    public static Tensor Rows(Tensor a, int rank)
+    {
+        var keep = Math.Min(rank, (int)a.shape[0]);
+        var rows = a.narrow(0, 0, keep);
+        return keep == rank ? rows.clone() : cat([rows, zeros(rank - keep, a.shape[1], dtype: a.dtype)], 0);
+    }
+
+    /// <summary>The first <paramref name="rank"/> columns of <paramref name="b"/>, zero-padded when it has fewer; a copy.</summary>
+    public static Tensor Columns(Tensor b, int rank)
+    {
+        var keep = Math.Min(rank, (int)b.shape[1]);
+        var columns = b.narrow(1, 0, keep);
+        return keep == rank ? columns.clone() : cat([columns, zeros(b.shape[0], rank - keep, dtype: b.dtype)], 1);
+    }
+
+    /// <summary>
+    /// Σ w_k pad(t_k): each part is zero-padded along <paramref name="dim"/> to <paramref name="shape"/> (HetLoRA,
+    /// FFA-LoRA), accumulated in place without materialising the padding.
+    /// </summary>
+    public static Tensor PaddedWeightedSum(IReadOnlyList<Tensor> parts, IReadOnlyList<double> weights, long[] shape, int dim)
+    {
+        var sum = zeros(shape, dtype: ScalarType.Float32);
+        for (var k = 0; k < parts.Count; k++) sum.narrow(dim, 0, parts[k].shape[dim]).add_(Fp32(parts[k]), alpha: weights[k]);
+        return sum;
+    }
+}
