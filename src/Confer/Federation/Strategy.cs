@@ -19,9 +19,9 @@ public abstract class Strategy : IDisposable
     private const string MergedPrefix = "merged/";
 
     private readonly Dictionary<string, int> _issuedRanks = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long[]> _extraShapes = new(StringComparer.Ordinal);
     private FederationSettings? _settings;
     private ClientRankPlan? _ranks;
+    private UpdateValidator? _validator;
     private int _configuredRound;
 
     /// <summary>The registry name, e.g. <c>fedavg</c>.</summary>
@@ -67,28 +67,28 @@ public abstract class Strategy : IDisposable
         _ranks = new ClientRankPlan(settings);
         Modules = modules;
         ExtraKeys = extras;
-        foreach (var key in extras) _extraShapes[key] = initialAdapter[key].shape;
+        _validator = new UpdateValidator(modules, extras.ToDictionary(key => key, key => initialAdapter[key].shape, StringComparer.Ordinal));
         OnInitialize(initialAdapter, rank);
     }
 
     /// <summary>One task per selected client, in ascending ordinal client-id order.</summary>
     public IReadOnlyList<ClientTask> ConfigureTrain(int round, IReadOnlyList<string> selectedClientIds)
     {
-        _ = Settings;
+        EnsureInitialised();
         if (round < 1) throw new ArgumentOutOfRangeException(nameof(round), round, "Rounds are numbered from 1.");
         var ids = selectedClientIds.OrderBy(id => id, StringComparer.Ordinal).ToList();
         if (ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
             throw new ArgumentException("selectedClientIds lists a client more than once.", nameof(selectedClientIds));
+        var ranks = ids.Select(Ranks.RankOf).ToList();
         _issuedRanks.Clear();
         _configuredRound = round;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var tasks = new List<ClientTask>(ids.Count);
-        foreach (var id in ids)
+        for (var i = 0; i < ids.Count; i++)
         {
-            var rank = Ranks.RankOf(id);
-            tasks.Add(BuildTask(round, id, rank));
-            _issuedRanks[id] = rank;
+            tasks.Add(BuildTask(round, ids[i], ranks[i]));
+            _issuedRanks[ids[i]] = ranks[i];
         }
         return tasks;
     }
@@ -115,7 +115,7 @@ public abstract class Strategy : IDisposable
         }
         double total = ordered.Sum(u => u.NumExamples);
         var contributions = ordered
-            .Select(u => new ClientContribution(u.ClientId, u.Adapter, u.NumExamples, u.NumExamples / total, _issuedRanks[u.ClientId], Ranks.Scale))
+            .Select(u => new ClientContribution(u.ClientId, u.Adapter, u.NumExamples / total, _issuedRanks[u.ClientId], Ranks.Scale))
             .ToList();
 
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -143,7 +143,7 @@ public abstract class Strategy : IDisposable
     /// </summary>
     public NamedTensors ExportState()
     {
-        _ = Settings;
+        EnsureInitialised();
         var state = new NamedTensors();
         using var scope = NewDisposeScope();
         foreach (var (name, t) in GlobalAdapter) state.Add(GlobalPrefix + name, t.clone());
@@ -155,7 +155,7 @@ public abstract class Strategy : IDisposable
     /// <summary>Restores what <see cref="ExportState"/> wrote, after <see cref="Initialize"/> with the same settings. The caller keeps <paramref name="state"/>.</summary>
     public void ImportState(NamedTensors state)
     {
-        _ = Settings;
+        EnsureInitialised();
         var global = new NamedTensors();
         var merged = new NamedTensors();
         var extra = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -211,24 +211,7 @@ public abstract class Strategy : IDisposable
     private protected virtual void ImportExtraState(Dictionary<string, Tensor> state) { }
 
     /// <summary>Checks keys, shapes and finiteness of one update against the rank its task asked for.</summary>
-    private protected virtual void ValidateUpdate(ClientContribution c)
-    {
-        var expected = new HashSet<string>(ExtraKeys, StringComparer.Ordinal);
-        foreach (var m in Modules)
-        {
-            RequireShape(c, m.BKey, [m.DOut, c.Rank], optional: false);
-            RequireShape(c, m.AKey, [c.Rank, m.DIn], optional: LoraAMayBeOmitted);
-            expected.Add(m.AKey);
-            expected.Add(m.BKey);
-        }
-        foreach (var key in ExtraKeys) RequireShape(c, key, _extraShapes[key], optional: false);
-        var unknown = c.Adapter.Names.Where(n => !expected.Contains(n)).ToList();
-        if (unknown.Count > 0)
-            throw new InvalidClientUpdateException(c.ClientId, $"unexpected tensors {string.Join(", ", unknown.Take(5))}; send only the task's adapter keys.");
-        foreach (var (name, t) in c.Adapter)
-            if (!t.isfinite().all().item<bool>())
-                throw new InvalidClientUpdateException(c.ClientId, $"tensor '{name}' holds NaN or infinity; lower the client's learning rate or drop this update.");
-    }
+    private protected virtual void ValidateUpdate(ClientContribution c) => _validator!.Validate(c, LoraAMayBeOmitted);
 
     public void Dispose()
     {
@@ -241,18 +224,6 @@ public abstract class Strategy : IDisposable
         if (!disposing) return;
         GlobalAdapter.Dispose();
         MergedDelta.Dispose();
-    }
-
-    private static void RequireShape(ClientContribution c, string key, long[] shape, bool optional)
-    {
-        if (!c.Adapter.TryGet(key, out var t))
-        {
-            if (optional) return;
-            throw new InvalidClientUpdateException(c.ClientId, $"tensor '{key}' is missing.");
-        }
-        if (!t.shape.SequenceEqual(shape))
-            throw new InvalidClientUpdateException(c.ClientId,
-                $"tensor '{key}' has shape [{string.Join(",", t.shape)}], expected [{string.Join(",", shape)}] (task rank {c.Rank}).");
     }
 
     private static Dictionary<string, double> ClientMetricMeans(List<ClientUpdate> ordered, List<ClientContribution> contributions)
@@ -276,6 +247,11 @@ public abstract class Strategy : IDisposable
         foreach (var (name, value) in options)
             if (value is not null && !ServerOptions.Contains(name))
                 throw new ArgumentException($"Strategy '{Name}' does not use {name}; remove it from the settings.");
+    }
+
+    private void EnsureInitialised()
+    {
+        if (_settings is null) throw NotInitialised();
     }
 
     private InvalidOperationException NotInitialised() => new($"Call Initialize on strategy '{Name}' first.");

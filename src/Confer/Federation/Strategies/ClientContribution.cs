@@ -6,4 +6,4 @@ namespace Confer.Federation.Strategies;
 /// One received update as the aggregation math sees it: p_k, the rank the client was told to train at, and its LoRA
 /// scale s_k = α_k / r_k.
 /// </summary>
-internal sealed record ClientContribution(string ClientId, NamedTensors Adapter, long NumExamples, double Weight, int Rank, double Scale);
+internal sealed record ClientContribution(string ClientId, NamedTensors Adapter, double Weight, int Rank, double Scale);
