@@ -15,7 +15,9 @@ internal static class Program
 
     private static IEnumerable<Command> Commands() =>
     [
+        SimulateCommand.Create(),
         PretrainCommand.Create(),
+        FinetuneCommand.Create(),
         GenerateCommand.Create(),
         ConvertCommand.Create(),
     ];

@@ -6,7 +6,8 @@ namespace Confer.Data;
 /// <summary>
 /// Reads documents for language-model pretraining: a <c>.txt</c> file is one document per blank-line-separated
 /// paragraph block; in <c>.json</c>/<c>.jsonl</c> files each record is one document made of all its string values
-/// (nested ones too), so QA and instruction sets can be used as raw text without a schema.
+/// (nested ones too), so QA and instruction sets can be used as raw text without a schema. A JSON object at the top level
+/// whose values are objects (e.g. PubMedQA keyed by PMID) is read as one record per value.
 /// </summary>
 public static class TextCorpus
 {
@@ -16,9 +17,35 @@ public static class TextCorpus
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext == ".txt")
             return File.ReadAllText(path).Split(["\n\n", "\r\n\r\n"], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (ext is ".json" or ".jsonl")
+        if (ext == ".jsonl")
             return JsonRecordFile.ReadObjects(path).Select(Flatten).Where(d => d.Length > 0).ToList();
+        if (ext == ".json")
+        {
+            using var doc = ParseJson(path);
+            var root = doc.RootElement;
+            var records = root.ValueKind switch
+            {
+                JsonValueKind.Array => root.EnumerateArray().ToList(),
+                JsonValueKind.Object when root.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.Object) =>
+                    root.EnumerateObject().Select(p => p.Value).ToList(),
+                _ => [root],
+            };
+            return records.Select(Flatten).Where(d => d.Length > 0).ToList();
+        }
         throw new NotSupportedException($"'{path}': unsupported text file type '{ext}' (use .txt, .json or .jsonl).");
+    }
+
+    private static JsonDocument ParseJson(string path)
+    {
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllBytes(path));
+        }
+        catch (JsonException)
+        {
+            // Not one JSON document: many ".json" files in the wild are JSON Lines.
+            return JsonDocument.Parse("[" + string.Join(",", File.ReadLines(path).Where(l => l.Trim().Length > 0)) + "]");
+        }
     }
 
     private static string Flatten(JsonElement element)

@@ -1,0 +1,94 @@
+using Confer.Federation.Simulation;
+using Confer.Training;
+using Spectre.Console;
+
+namespace Confer.Cli.Console;
+
+/// <summary>
+/// Progress of a simulation: on a terminal, live bars for the rounds and for the client (or baseline) training now
+/// (loss, tokens/s, ETA); when redirected, one log line per client and per round. Ends with a summary table.
+/// </summary>
+internal sealed class SimulationConsole(int rounds) : ISimulationProgress
+{
+    private ProgressContext? _ctx;
+    private ProgressTask? _rounds;
+    private ProgressTask? _current;
+    private string _label = "";
+    private TrainProgress? _last;
+
+    public SimulationResult Run(Func<SimulationResult> run)
+    {
+        if (!TrainingProgressView.Interactive) return run();
+        SimulationResult result = null!;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                _ctx = ctx;
+                _rounds = ctx.AddTask("rounds", maxValue: rounds);
+                result = run();
+            });
+        return result;
+    }
+
+    public void Phase(string message) => Log($"[grey]{Markup.Escape(message)}[/]");
+
+    public void TrainingStarted(string label, int totalSteps)
+    {
+        _label = label;
+        _last = null;
+        if (_ctx is not null) _current = _ctx.AddTask(Markup.Escape(label), maxValue: Math.Max(1, totalSteps));
+    }
+
+    public void TrainingProgress(TrainProgress p)
+    {
+        _last = p;
+        if (_current is null) return;
+        _current.Value = p.Step;
+        _current.Description = Markup.Escape($"{_label}  loss {p.Loss:F3}  {p.TokensPerSecond:F0} tok/s");
+    }
+
+    public void TrainingFinished()
+    {
+        if (_current is not null)
+        {
+            _current.Value = _current.MaxValue;
+            _current.StopTask();
+            _current = null;
+        }
+        else if (_last is { } p)
+        {
+            System.Console.WriteLine($"  {_label}: {p.Step} steps, loss {p.Loss:F4}, {p.TokensPerSecond:F0} tok/s");
+        }
+    }
+
+    public void RoundFinished(RoundRecord r)
+    {
+        if (_rounds is not null) _rounds.Value = r.Round;
+        var dropped = r.Dropped.Count > 0 ? $", dropped {string.Join(",", r.Dropped)}" : "";
+        Log($"round {r.Round}/{rounds}: global loss [bold]{r.GlobalLoss:F4}[/] (ppl {r.GlobalPerplexity:F2}), train loss {r.TrainLoss:F4}, " +
+            $"clients {Markup.Escape(string.Join(",", r.Clients))}{Markup.Escape(dropped)}, up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}, {r.Seconds:F1} s");
+    }
+
+    public static void Summary(SimulationResult r)
+    {
+        var table = new Table().Title("confer simulate").AddColumn("model").AddColumn(new TableColumn("global test loss").RightAligned())
+            .AddColumn(new TableColumn("perplexity").RightAligned());
+        table.AddRow("base (round 0)", $"{r.InitialLoss:F4}", $"{Math.Exp(r.InitialLoss):F2}");
+        table.AddRow($"federated ({Markup.Escape(r.Strategy)})", $"[bold]{r.GlobalLoss:F4}[/]", $"{r.GlobalPerplexity:F2}");
+        if (r.LocalOnlyMeanLoss is { } local) table.AddRow("local-only (mean over clients)", $"{local:F4}", $"{Math.Exp(local):F2}");
+        if (r.CentralizedLoss is { } central) table.AddRow("centralized (pooled data)", $"{central:F4}", $"{Math.Exp(central):F2}");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s");
+        if (r.LocalOnlyMeanLoss is { } l)
+            AnsiConsole.MarkupLine(r.GlobalLoss < l
+                ? $"[green]federated beats local-only[/] on the global test set by {l - r.GlobalLoss:F4} nats/token"
+                : $"[yellow]local-only is not beaten[/] ({l:F4} vs {r.GlobalLoss:F4})");
+        AnsiConsole.MarkupLine($"run folder: {Markup.Escape(r.RunFolder)} (report.html, metrics.jsonl, final/model, final/adapter)");
+    }
+
+    private static void Log(string markup) => AnsiConsole.MarkupLine(markup);
+
+    private static string Bytes(long b) => b >= 1 << 20 ? $"{b / 1048576.0:F2} MB" : b >= 1 << 10 ? $"{b / 1024.0:F1} KB" : $"{b} B";
+}

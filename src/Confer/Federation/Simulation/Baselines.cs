@@ -1,0 +1,44 @@
+using Confer.Data;
+using Confer.Federation.Clients;
+using Confer.Training;
+using static TorchSharp.torch;
+
+namespace Confer.Federation.Simulation;
+
+/// <summary>
+/// The FedIT paper's comparison points, trained in the same harness from the same base model and LoRA set-up:
+/// local-only (each client alone on its own data) and centralized (all clients' data pooled, which federation may not do).
+/// Each gets the same number of optimiser steps, <c>baseline_steps</c> (default rounds × local_steps).
+/// </summary>
+internal sealed class Baselines(SimulationSettings s, ClientModel model, FederatedData data, TrainerOptions training, long padId, ISimulationProgress progress)
+{
+    public sealed record LocalResult(string ClientId, double GlobalLoss, double? LocalLoss);
+
+    private int Steps => s.BaselineSteps > 0 ? s.BaselineSteps : s.Rounds * Math.Max(1, s.LocalSteps);
+
+    public IReadOnlyList<LocalResult> LocalOnly() =>
+        data.Clients.Select(c =>
+        {
+            Train($"local-only {c.Id}", c.Id, c.Train);
+            var global = Evaluator.EvaluateLoss(model.Model, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
+            double? local = c.LocalTest.Count > 0 ? Evaluator.EvaluateLoss(model.Model, c.LocalTest, s.EvalBatchSize, padId).MeanLoss : null;
+            return new LocalResult(c.Id, global, local);
+        }).ToList();
+
+    public double Centralized()
+    {
+        Train("centralized", "centralized", data.Clients.SelectMany(c => c.Train).ToList());
+        return Evaluator.EvaluateLoss(model.Model, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
+    }
+
+    private void Train(string label, string seedKey, IReadOnlyList<TokenizedExample> examples)
+    {
+        var seed = SeedMix.Mix(s.Seed, -1, seedKey);
+        model.SetBase(null);
+        using (var g = new Generator(seed)) model.AttachAdapters(null, s.LoraRank, s.LoraAlpha, s.LoraDropout, g);
+        var options = training with { MaxSteps = Steps, Seed = (long)(seed >> 1) };
+        progress.TrainingStarted(label, Steps);
+        new LocalTrainer(options).Train(model.Model, examples, progress.TrainingProgress);
+        progress.TrainingFinished();
+    }
+}

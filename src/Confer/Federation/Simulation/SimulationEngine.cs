@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Confer.Configuration;
+using Confer.Data;
+using Confer.Federation.Clients;
+using Confer.Federation.Scheduling;
+using Confer.Federation.Strategies;
+using Confer.Models;
+using Confer.Models.Llama;
+using Confer.Peft;
+using Confer.Tokenizers;
+using Confer.Training;
+using static TorchSharp.torch;
+
+namespace Confer.Federation.Simulation;
+
+/// <summary>
+/// Runs a federated experiment in one process: Shepherd's four parts (client data allocation, participation
+/// scheduling, local training, aggregation) around a pluggable <see cref="Strategy"/>, with N virtual clients trained
+/// one after another on a single shared model — memory holds one model plus the selected clients' adapters. Every
+/// round is checkpointed, so <see cref="Run"/> with <c>resume</c> continues after the last completed round and ends
+/// with exactly the result of an uninterrupted run.
+/// </summary>
+public sealed class SimulationEngine : IDisposable
+{
+    private readonly SimulationSettings _s;
+    private readonly RunFolder _run;
+    private readonly ISimulationProgress _progress;
+    private readonly TextTokenizer _tokenizer;
+    private readonly LlamaForCausalLM _model;
+    private readonly ClientModel _clientModel;
+    private readonly FederatedData _data;
+    private readonly List<FederatedClient> _clients;
+    private readonly TrainerOptions _training;
+
+    private SimulationEngine(SimulationSettings settings, RunFolder run, ISimulationProgress progress)
+    {
+        _s = settings;
+        _run = run;
+        _progress = progress;
+        var device = Runtime.DeviceSelector.Parse(settings.Device);
+        if (!Directory.Exists(settings.Model)) throw new ConfigException($"model: folder '{settings.Model}' does not exist.");
+        _tokenizer = TextTokenizer.FromPretrained(settings.Model);
+        _model = LlamaForCausalLM.FromPretrained(settings.Model, device: device);
+        _clientModel = new ClientModel(_model, settings.LoraTargets);
+        progress.Phase("allocating and tokenising client data");
+        _data = FederatedData.Load(settings, _tokenizer);
+        _training = new TrainerOptions
+        {
+            LearningRate = settings.LearningRate, MaxSteps = settings.LocalSteps, Epochs = settings.LocalEpochs,
+            MicroBatchSize = settings.MicroBatchSize, GradientAccumulationSteps = settings.GradientAccumulation,
+            Schedule = Enum.Parse<LearningRateSchedule>(settings.Schedule, ignoreCase: true), WarmupRatio = settings.WarmupRatio,
+            WeightDecay = settings.WeightDecay, MaxGradNorm = settings.MaxGradNorm > 0 ? settings.MaxGradNorm : null,
+            PadTokenId = _tokenizer.PadId ?? 0, LogEvery = 1,
+        };
+        _clients = _data.Clients.Select(c => new FederatedClient(c.Id, c.Train, _training, settings.LoraDropout, settings.Seed)).ToList();
+    }
+
+    /// <summary>Runs (or resumes) the experiment in <paramref name="runFolder"/> and returns its summary.</summary>
+    public static SimulationResult Run(SimulationSettings settings, string runFolder, bool resume, ISimulationProgress? progress = null)
+    {
+        settings.Validate();
+        var run = new RunFolder(runFolder);
+        var start = resume ? run.LastCompletedRound() + 1 : 1;
+        if (!resume && File.Exists(run.CheckpointFile))
+            throw new ConfigException($"Run folder '{run.Path}' already holds a run; use --resume to continue it, or choose another name/output.");
+        using var engine = new SimulationEngine(settings, run, progress ?? new NullProgress());
+        return engine.Execute(start);
+    }
+
+    private SimulationResult Execute(int startRound)
+    {
+        var clock = Stopwatch.StartNew();
+        if (startRound == 1) WriteRunDescription();
+        else _run.TruncateAfter(startRound - 1);
+        using var strategy = CreateStrategy();
+        var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
+        var profiles = _clients.Select(c => new ClientProfile(c.Id)).ToList();
+        if (startRound > 1)
+        {
+            using var state = Safetensors.Load(Path.Combine(_run.RoundFolder(startRound - 1), "state.safetensors"));
+            strategy.ImportState(state);
+            _progress.Phase($"resuming after round {startRound - 1}");
+        }
+        else
+        {
+            var initial = EvaluateGlobal(strategy);
+            _run.Append(RoundLine(new RoundRecord(0, initial.MeanLoss, initial.Perplexity, null, [], 0, 0, 0, []), 0));
+        }
+        for (var round = startRound; round <= _s.Rounds; round++) RunRound(strategy, scheduler, profiles, round);
+
+        _progress.Phase("final evaluation");
+        var final = FinalPhase(strategy);
+        _run.WriteMetricsCsv();
+        MarkFinished();
+        return final with { Seconds = clock.Elapsed.TotalSeconds };
+    }
+
+    private void RunRound(Strategy strategy, IClientScheduler scheduler, IReadOnlyList<ClientProfile> profiles, int round)
+    {
+        var clock = Stopwatch.StartNew();
+        var selected = scheduler.Select(round, profiles);
+        var tasks = strategy.ConfigureTrain(round, selected);
+        var ledger = new TrafficLedger();
+        var updates = new List<ClientUpdate>();
+        try
+        {
+            foreach (var task in tasks)
+            {
+                ledger.RecordDownlink(task);
+                var client = _clients.Single(c => c.Id == task.ClientId);
+                _progress.TrainingStarted($"round {round}/{_s.Rounds} {client.Id}", new LocalTrainer(_training).TotalSteps(client.TrainData.Count));
+                updates.Add(client.Fit(task, _clientModel, _progress.TrainingProgress));
+                _progress.TrainingFinished();
+            }
+            var (summary, dropped) = AggregateDroppingInvalid(strategy, round, updates);
+            ledger.RecordUplink(summary);
+            var eval = EvaluateGlobal(strategy);
+            var (down, up) = ledger.RoundTotals(round);
+            var trainLoss = summary.Metrics.TryGetValue("train_loss", out var tl) ? tl : (double?)null;
+            var record = new RoundRecord(round, eval.MeanLoss, eval.Perplexity, trainLoss, summary.ClientIds, up.Bytes, down.Bytes, clock.Elapsed.TotalSeconds, dropped);
+            Checkpoint(strategy, round);
+            _run.AppendTraffic(ledger.Entries);
+            _run.Append(RoundLine(record, summary.TotalExamples, up.Parameters, down.Parameters));
+            _run.MarkRoundComplete(round);
+            _progress.RoundFinished(record);
+        }
+        finally
+        {
+            foreach (var u in updates) u.Adapter.Dispose();
+        }
+    }
+
+    /// <summary>A bad update (NaN, wrong shape …) is dropped with a logged reason; the round goes on without it.</summary>
+    private (RoundSummary Summary, List<string> Dropped) AggregateDroppingInvalid(Strategy strategy, int round, List<ClientUpdate> updates)
+    {
+        var dropped = new List<string>();
+        var remaining = new List<ClientUpdate>(updates);
+        while (true)
+        {
+            try
+            {
+                return (strategy.AggregateTrain(round, remaining), dropped);
+            }
+            catch (InvalidClientUpdateException e)
+            {
+                _progress.Phase($"round {round}: dropped update from {e.ClientId}: {e.Message}");
+                dropped.Add(e.ClientId);
+                remaining.RemoveAll(u => u.ClientId == e.ClientId);
+            }
+        }
+    }
+
+    private Strategy CreateStrategy()
+    {
+        var strategy = StrategyRegistry.Create(_s.Strategy);
+        var settings = new FederationSettings
+        {
+            ClientIds = _clients.Select(c => c.Id).ToList(), LoraRank = _s.LoraRank, LoraAlpha = _s.LoraAlpha, ClientRanks = _s.ClientRanks,
+            ProximalMu = _s.ProximalMu > 0 ? _s.ProximalMu : null, ServerLearningRate = _s.ServerLearningRate > 0 ? _s.ServerLearningRate : null,
+            ServerMomentum = _s.ServerMomentum > 0 ? _s.ServerMomentum : null, ServerTau = _s.ServerTau > 0 ? _s.ServerTau : null, Seed = _s.Seed,
+        };
+        // The FedAvg family starts every client from one shared adapter; rank-heterogeneous strategies want the largest rank.
+        var rank = _s.ClientRanks.Length > 0 ? _s.ClientRanks.Max() : _s.LoraRank;
+        _clientModel.SetBase(null);
+        using (var g = new Generator(SeedMix.Mix(_s.Seed, 0)))
+            _clientModel.AttachAdapters(null, rank, _s.LoraAlpha * rank / _s.LoraRank, 0, g);
+        using var initial = _clientModel.CaptureAdapter();
+        try
+        {
+            strategy.Initialize(initial, settings);
+        }
+        catch (ArgumentException e)
+        {
+            strategy.Dispose();
+            throw new ConfigException($"strategy '{_s.Strategy}': {e.Message}");
+        }
+        return strategy;
+    }
+
+    private LossReport EvaluateGlobal(Strategy strategy)
+    {
+        _clientModel.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
+        return Evaluator.EvaluateLoss(_model, _data.GlobalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
+    }
+
+    private void Checkpoint(Strategy strategy, int round)
+    {
+        var folder = _run.RoundFolder(round);
+        Directory.CreateDirectory(folder);
+        using var state = strategy.ExportState();
+        Safetensors.Save(Path.Combine(folder, "state.safetensors"), state);
+        if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, GlobalLoraConfig(strategy));
+    }
+
+    private LoraConfig GlobalLoraConfig(Strategy strategy)
+    {
+        var config = new LoraConfig { TargetModules = [.. _s.LoraTargets], Dropout = _s.LoraDropout, BaseModelNameOrPath = _s.Model };
+        var ranks = LoraKeys.ModulePaths(strategy.GlobalAdapter.Names)
+            .Select(p => (Path: p, Rank: (int)strategy.GlobalAdapter[LoraKeys.A(p)].shape[0])).ToList();
+        config.Rank = ranks.Count > 0 ? ranks.GroupBy(r => r.Rank).MaxBy(g => g.Count())!.Key : _s.LoraRank;
+        config.Alpha = strategy.GlobalLoraScale * config.Rank;
+        foreach (var (path, rank) in ranks.Where(r => r.Rank != config.Rank))
+        {
+            config.RankPattern[path] = rank;
+            config.AlphaPattern[path] = strategy.GlobalLoraScale * rank;
+        }
+        return config;
+    }
+
+    private SimulationResult FinalPhase(Strategy strategy)
+    {
+        var fed = EvaluateGlobal(strategy);
+        foreach (var c in _data.Clients.Where(c => c.LocalTest.Count > 0))
+        {
+            var local = Evaluator.EvaluateLoss(_model, c.LocalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
+            _run.Append(new JsonObject { ["kind"] = "client_eval", ["round"] = _s.Rounds, ["client"] = c.Id, ["local_loss"] = local.MeanLoss, ["local_examples"] = local.Examples });
+        }
+        ExportFinalModel(strategy);
+        var baselines = new Baselines(_s, _clientModel, _data, _training, _tokenizer.PadId ?? 0, _progress);
+        double? localMean = null, central = null;
+        if (_s.Baselines.Contains("local"))
+        {
+            var results = baselines.LocalOnly();
+            foreach (var r in results)
+                _run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = "local", ["client"] = r.ClientId, ["global_loss"] = r.GlobalLoss, ["local_loss"] = r.LocalLoss });
+            localMean = results.Average(r => r.GlobalLoss);
+        }
+        if (_s.Baselines.Contains("centralized"))
+        {
+            central = baselines.Centralized();
+            _run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = "centralized", ["global_loss"] = central });
+        }
+        var rounds = _run.ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round").ToList();
+        return new SimulationResult(_run.Path, _s.Strategy, fed.MeanLoss, fed.Perplexity,
+            rounds.First()["global_loss"]!.GetValue<double>(), localMean, central,
+            rounds.Sum(m => m["bytes_up"]!.GetValue<long>()), rounds.Sum(m => m["bytes_down"]!.GetValue<long>()), 0);
+    }
+
+    /// <summary>Writes the global adapter (PEFT) and the merged model (HF safetensors + tokenizer) to final/.</summary>
+    private void ExportFinalModel(Strategy strategy)
+    {
+        var folder = _run.FinalFolder;
+        if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, GlobalLoraConfig(strategy));
+        _clientModel.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
+        LoraModel.Merge(_model);
+        _model.SavePretrained(Path.Combine(folder, "model"));
+        TokenizerFiles.CopyTo(_s.Model, Path.Combine(folder, "model"));
+        LoraModel.Detach(_model);
+    }
+
+    private void WriteRunDescription()
+    {
+        AtomicFile.WriteAllText(_run.ConfigFile, ConfigBinder.ToYaml(_s));
+        AtomicFile.WriteAllText(_run.AllocationFile, _data.Report.ToJson());
+        AtomicFile.WriteAllText(_run.RunFile, new JsonObject
+        {
+            ["name"] = _s.Name, ["strategy"] = _s.Strategy, ["seed"] = _s.Seed, ["rounds"] = _s.Rounds, ["clients"] = _clients.Count,
+            ["threads"] = get_num_threads(), ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
+        }.ToJsonString());
+        if (File.Exists(_run.MetricsFile)) File.Delete(_run.MetricsFile);
+        if (File.Exists(_run.TrafficCsv)) File.Delete(_run.TrafficCsv);
+    }
+
+    private void MarkFinished()
+    {
+        var run = JsonNode.Parse(File.ReadAllText(_run.RunFile))!.AsObject();
+        run["finished"] = DateTime.UtcNow.ToString("O");
+        AtomicFile.WriteAllText(_run.RunFile, run.ToJsonString());
+    }
+
+    private static JsonObject RoundLine(RoundRecord r, long examples, long paramsUp = 0, long paramsDown = 0) => new()
+    {
+        ["kind"] = "round", ["round"] = r.Round, ["global_loss"] = r.GlobalLoss, ["global_perplexity"] = r.GlobalPerplexity,
+        ["train_loss"] = r.TrainLoss, ["clients"] = new JsonArray([.. r.Clients.Select(c => (JsonNode)c)]),
+        ["dropped"] = new JsonArray([.. r.Dropped.Select(c => (JsonNode)c)]), ["examples"] = examples,
+        ["bytes_up"] = r.BytesUp, ["bytes_down"] = r.BytesDown, ["params_up"] = paramsUp, ["params_down"] = paramsDown, ["seconds"] = r.Seconds,
+    };
+
+    public void Dispose()
+    {
+        _clientModel.Dispose();
+        _model.Dispose();
+    }
+
+    private sealed class NullProgress : ISimulationProgress;
+}

@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using Confer.Federation.Simulation;
+using Confer.Models;
+using Confer.Models.Llama2c;
+
+namespace Confer.Tests.Federation.Simulation;
+
+/// <summary>
+/// End-to-end simulations on the real pretrained stories260K model (converted from llama2.c) and real Dolly client
+/// files, kept tiny so they run in seconds.
+/// </summary>
+public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFolder>
+{
+    private readonly ModelFolder _model;
+
+    public SimulationEngineTests(ModelFolder model) => _model = model;
+
+    public sealed class ModelFolder : IDisposable
+    {
+        private readonly TempDir _dir = new();
+
+        public ModelFolder()
+        {
+            Path = _dir.File("stories260K");
+            Llama2cConverter.ConvertToHf(SharedDataPath.Of("models", "stories260K", "stories260K_q80.bin"),
+                SharedDataPath.Of("models", "stories260K", "tok512.bin"), Path);
+        }
+
+        public string Path { get; }
+
+        public void Dispose() => _dir.Dispose();
+    }
+
+    private SimulationSettings Settings(string output, int rounds, string strategy = "fedavg") => new()
+    {
+        Name = "t", Output = output, Model = _model.Path, Strategy = strategy, Rounds = rounds,
+        Data = SharedDataPath.Of("dolly-15k", "shepherd-10clients"),
+        TestData = SharedDataPath.Of("dolly-15k", "shepherd-10clients", "global_test.json"),
+        MaxClientRecords = 40, LocalTestFraction = 0.005, Fraction = 0.2, LocalSteps = 3, MicroBatchSize = 4,
+        CutoffLen = 256, LearningRate = 5e-3, LoraRank = 4, LoraAlpha = 8, Baselines = [], EvalBatchSize = 16,
+    };
+
+    [Fact]
+    public void ThreeRoundsChangeTheGlobalAdapterAndLowerTheLoss()
+    {
+        using var dir = new TempDir();
+        var result = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "t"), resume: false);
+        var rounds = new RunFolder(result.RunFolder).ReadMetrics().Where(m => (string)m["kind"]! == "round").ToList();
+        Assert.Equal([0, 1, 2, 3], rounds.Select(m => (int)m["round"]!));
+        Assert.True(result.GlobalLoss < result.InitialLoss, $"loss {result.InitialLoss} → {result.GlobalLoss}");
+        Assert.All(rounds.Skip(1), m => Assert.Equal(2, m["clients"]!.AsArray().Count));
+        Assert.All(rounds.Skip(1), m => Assert.True((long)m["bytes_up"]! > 0 && (long)m["bytes_down"]! > 0));
+
+        using var first = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0001", "adapter", "adapter_model.safetensors"));
+        using var last = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        var b = first.Names.First(n => n.EndsWith("lora_B.weight"));
+        Assert.True(first[b].abs().sum().item<float>() > 0, "round 1 moved B away from zero");
+        Assert.False(first[b].equal(last[b]).all().item<bool>(), "later rounds changed the adapter");
+        Assert.True(File.Exists(System.IO.Path.Combine(result.RunFolder, "final", "model", "model.safetensors")));
+        Assert.True(File.Exists(System.IO.Path.Combine(result.RunFolder, "allocation.json")));
+        Assert.True(File.Exists(System.IO.Path.Combine(result.RunFolder, "metrics.csv")));
+    }
+
+    [Fact]
+    public void ResumeAfterRoundTwoOfFourEqualsAnUninterruptedRun()
+    {
+        using var dir = new TempDir();
+        var straight = SimulationEngine.Run(Settings(dir.Path, 4), System.IO.Path.Combine(dir.Path, "straight"), resume: false);
+
+        // The crash: a run whose last completed checkpoint is round 2 (later rounds' files and lines are from a
+        // process that died before it could mark them complete).
+        var crashed = System.IO.Path.Combine(dir.Path, "crashed");
+        SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false);
+        var folder = new RunFolder(crashed);
+        folder.MarkRoundComplete(2);
+        Directory.Delete(folder.RoundFolder(3), recursive: true);
+        Directory.Delete(folder.FinalFolder, recursive: true);
+        var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true);
+
+        Assert.Equal(straight.GlobalLoss, resumed.GlobalLoss);
+        using var a = Safetensors.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var b = Safetensors.Load(System.IO.Path.Combine(resumed.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        Assert.Equal(a.Names, b.Names);
+        foreach (var (name, t) in a) Assert.True(t.equal(b[name]).all().item<bool>(), name);
+        static IEnumerable<string> Losses(string run) => new RunFolder(run).ReadMetrics()
+            .Where(m => (string)m["kind"]! == "round").Select(m => $"{m["round"]}:{m["global_loss"]}:{m["train_loss"]}:{m["clients"]!.ToJsonString()}");
+        Assert.Equal(Losses(straight.RunFolder), Losses(resumed.RunFolder));
+    }
+
+    [Fact]
+    public void FloraMergesStackedUpdatesIntoTheBaseWithHeterogeneousRanks()
+    {
+        using var dir = new TempDir();
+        var settings = Settings(dir.Path, 2, "flora");
+        settings.ClientRanks = [2, 4, 8];
+        var result = SimulationEngine.Run(settings, System.IO.Path.Combine(dir.Path, "t"), resume: false);
+        Assert.True(result.GlobalLoss < result.InitialLoss);
+        Assert.False(Directory.Exists(System.IO.Path.Combine(result.RunFolder, "final", "adapter")), "FLoRA keeps no global adapter: it is merged");
+        using var state = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0002", "state.safetensors"));
+        Assert.Contains(state.Names, n => n.StartsWith("merged/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void UnknownStrategyAndExistingRunAreClearErrors()
+    {
+        using var dir = new TempDir();
+        var bad = Settings(dir.Path, 1, "fedmagic");
+        var e = Assert.ThrowsAny<Exception>(() => SimulationEngine.Run(bad, System.IO.Path.Combine(dir.Path, "x"), resume: false));
+        Assert.Contains("fedmagic", e.Message);
+    }
+}
