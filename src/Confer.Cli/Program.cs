@@ -16,6 +16,7 @@ internal static class Program
     private static IEnumerable<Command> Commands() =>
     [
         SimulateCommand.Create(),
+        ReportCommand.Create(),
         PretrainCommand.Create(),
         FinetuneCommand.Create(),
         GenerateCommand.Create(),

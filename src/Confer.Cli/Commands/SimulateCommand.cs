@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Confer.Cli.Console;
 using Confer.Configuration;
+using Confer.Federation.Reporting;
 using Confer.Federation.Simulation;
 using Spectre.Console;
 
@@ -49,6 +50,7 @@ internal static class SimulateCommand
             }
             var progress = new SimulationConsole(settings.Rounds);
             var result = progress.Run(() => SimulationEngine.Run(settings, folder, resume: parse.GetValue(resume) is not null, progress));
+            RunReport.Write(result.RunFolder);
             SimulationConsole.Summary(result);
             return 0;
         });
