@@ -62,9 +62,30 @@ public sealed class ExampleEncoder
 
     private (TokenizedExample Example, bool Truncated, bool ResponseCutOff) EncodeWithFlags(InstructionRecord record)
     {
+        var (prompt, full) = Tokenize(record);
+        if (full.Count >= Options.MaxLength && Options.ShortenInputFirst && record.Input.Length > 0)
+        {
+            // Cut the context in proportion to the overflow, a few times at most (token counts are not linear in chars).
+            var input = record.Input;
+            for (var attempt = 0; attempt < 4 && full.Count >= Options.MaxLength && input.Length > 0; attempt++)
+            {
+                var inputTokens = Math.Max(1, _tokenizer.Encode(input).Count);
+                var excess = full.Count - Options.MaxLength + 1 + 4;
+                var keep = Math.Max(0, inputTokens - excess) / (double)inputTokens;
+                input = input[..(int)(input.Length * keep)];
+                (prompt, full) = Tokenize(record with { Input = input });
+            }
+            var shortened = Assemble(prompt, full, _eosId, Options);
+            return (shortened.Example, true, shortened.ResponseCutOff);
+        }
+        return Assemble(prompt, full, _eosId, Options);
+    }
+
+    private (IReadOnlyList<int> Prompt, IReadOnlyList<int> Full) Tokenize(InstructionRecord record)
+    {
         var text = Prompter.Build(record);
         var bos = _tokenizer.BosId is not null;
-        return Assemble(_tokenizer.Encode(text.Prompt, addBos: bos), _tokenizer.Encode(text.Full, addBos: bos), _eosId, Options);
+        return (_tokenizer.Encode(text.Prompt, addBos: bos), _tokenizer.Encode(text.Full, addBos: bos));
     }
 
     /// <summary>Builds the example from the prompt's and the full text's token ids (both with BOS when the tokenizer

@@ -14,6 +14,13 @@ public sealed record ExampleEncoderOptions
     /// <see cref="TrainOnInputs"/> they carry no target token, and with it they teach only the prompt.</summary>
     public bool KeepFullyTruncated { get; init; }
 
+    /// <summary>
+    /// When an example does not fit, first shorten the record's input/context (keeping its beginning) so that the
+    /// instruction and the response survive; only then cut the tail. On by default: long Dolly contexts would otherwise
+    /// lose their whole response and be dropped. Off reproduces alpaca-lora's plain right truncation.
+    /// </summary>
+    public bool ShortenInputFirst { get; init; } = true;
+
     public void Validate()
     {
         if (MaxLength < 2) throw new ArgumentException($"ExampleEncoderOptions.MaxLength must be ≥ 2 (was {MaxLength}).", nameof(MaxLength));
