@@ -38,7 +38,7 @@ public static class Evaluator
                 var batch = BatchCollator.Collate(group, padTokenId);
                 if (batch.TargetTokenCount == 0) continue;
                 if (device.type != DeviceType.CPU) batch = batch.To(device);
-                var logits = model.call(new CausalLMInput(batch.InputIds, batch.AttentionMask)).Logits;
+                var logits = model.call(new CausalLMInput(batch.InputIds)).Logits; // right padding: causal attention never lets a real token see a pad, so no mask (fused kernel)
                 lossSum += CausalLMLoss.SummedCrossEntropy(logits, batch.Labels).to(ScalarType.Float64).item<double>();
                 targets += batch.TargetTokenCount;
             }

@@ -140,7 +140,7 @@ public sealed class LocalTrainer
             using var scope = torch.NewDisposeScope();
             var batch = BatchCollator.Collate(microBatch, padTokenId);
             if (device.type != DeviceType.CPU) batch = batch.To(device);
-            var logits = model.call(new CausalLMInput(batch.InputIds, batch.AttentionMask)).Logits;
+            var logits = model.call(new CausalLMInput(batch.InputIds)).Logits; // right padding: causal attention never lets a real token see a pad, so no mask (fused kernel)
             var summed = CausalLMLoss.SummedCrossEntropy(logits, batch.Labels);
             summed.div(targets).backward();
             lossSum += summed.item<float>();

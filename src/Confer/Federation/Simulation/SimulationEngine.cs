@@ -217,7 +217,9 @@ public sealed class SimulationEngine : IDisposable
             _run.Append(new JsonObject { ["kind"] = "client_eval", ["round"] = _s.Rounds, ["client"] = c.Id, ["local_loss"] = local.MeanLoss, ["local_examples"] = local.Examples });
         }
         ExportFinalModel(strategy);
-        var baselines = new Baselines(_s, _clientModel, _data, _training, _tokenizer.PadId ?? 0, _progress);
+        var clientSteps = _run.ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round")
+            .Sum(m => m["clients"]!.AsArray().Count) * (_s.LocalSteps > 0 ? _s.LocalSteps : 0);
+        var baselines = new Baselines(_s, _clientModel, _data, _training, _tokenizer.PadId ?? 0, _progress, clientSteps);
         double? localMean = null, central = null;
         if (_s.Baselines.Contains("local"))
         {

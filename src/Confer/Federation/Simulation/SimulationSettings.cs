@@ -37,7 +37,7 @@ public sealed class SimulationSettings
     [ConfigKey("local_epochs", "local epochs per round (when local_steps is 0)")] public int LocalEpochs { get; set; } = 1;
     [ConfigKey("local_steps", "local optimiser steps per round (0 = use local_epochs)")] public int LocalSteps { get; set; } = 12;
     [ConfigKey("lr", "client learning rate")] public double LearningRate { get; set; } = 2e-3;
-    [ConfigKey("micro_batch_size", "examples per forward pass")] public int MicroBatchSize { get; set; } = 8;
+    [ConfigKey("micro_batch_size", "examples per forward pass")] public int MicroBatchSize { get; set; } = 4;
     [ConfigKey("gradient_accumulation", "micro-batches per optimiser step")] public int GradientAccumulation { get; set; } = 1;
     [ConfigKey("schedule", "constant | linear | cosine (within a round)")] public string Schedule { get; set; } = "constant";
     [ConfigKey("warmup_ratio", "warm-up share of a round's steps")] public double WarmupRatio { get; set; }
@@ -46,7 +46,7 @@ public sealed class SimulationSettings
 
     [ConfigKey("lora_r", "LoRA rank (every client's, unless client_ranks is set)")] public int LoraRank { get; set; } = 8;
     [ConfigKey("lora_alpha", "LoRA alpha at lora_r")] public double LoraAlpha { get; set; } = 16;
-    [ConfigKey("lora_dropout", "LoRA dropout")] public double LoraDropout { get; set; } = 0.05;
+    [ConfigKey("lora_dropout", "LoRA dropout (0 by default: on CPU its random masks cost more than the projections at this size)")] public double LoraDropout { get; set; }
     [ConfigKey("lora_targets", "module names that get adapters")] public string[] LoraTargets { get; set; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
     [ConfigKey("client_ranks", "heterogeneous ranks by client index, e.g. [4, 32, 32, 16, 4] (empty = lora_r)")] public int[] ClientRanks { get; set; } = [];
 
@@ -57,7 +57,7 @@ public sealed class SimulationSettings
 
     [ConfigKey("eval_batch_size", "batch size for evaluation")] public int EvalBatchSize { get; set; } = 16;
     [ConfigKey("baselines", "which baselines to run: local, centralized")] public string[] Baselines { get; set; } = ["local", "centralized"];
-    [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = rounds × local_steps)")] public int BaselineSteps { get; set; }
+    [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = matched: local-only rounds × local_steps, centralized the federation's total client steps)")] public int BaselineSteps { get; set; }
 
     public void Validate()
     {
