@@ -140,7 +140,10 @@ public sealed class LocalTrainer
             using var scope = torch.NewDisposeScope();
             var batch = BatchCollator.Collate(microBatch, padTokenId);
             if (device.type != DeviceType.CPU) batch = batch.To(device);
-            var logits = model.call(new CausalLMInput(batch.InputIds, batch.AttentionMask)).Logits;
+            // Without padding the mask is all ones: causal attention alone is exact, and libtorch's fused kernel can
+            // then skip the masked half of the scores instead of reading a [batch, 1, seq, seq] mask.
+            var mask = batch.TokenCount == batch.InputIds.numel() ? null : batch.AttentionMask;
+            var logits = model.call(new CausalLMInput(batch.InputIds, mask)).Logits;
             var summed = CausalLMLoss.SummedCrossEntropy(logits, batch.Labels);
             summed.div(targets).backward();
             lossSum += summed.item<float>();
