@@ -28,6 +28,7 @@ internal static class BenchAggregateCommand
             var r = parse.GetValue(rounds);
             if (n < 1 || r < 2) throw new ArgumentException("--clients must be ≥ 1 and --rounds ≥ 2 (round 1 is a warm-up).");
             System.Console.WriteLine(BenchMachine.Describe());
+            var load = MachineLoadMonitor.Start();
             using var adapter = MAdapter();
             System.Console.WriteLine($"adapter: config M, LoRA r={TrainingBench.LoraRank} on all linear layers: {adapter.Count} tensors, " +
                                      $"{adapter.ElementCount:N0} parameters, {adapter.ByteCount / 1e6:F2} MB per client update; {n} clients");
@@ -41,12 +42,13 @@ internal static class BenchAggregateCommand
                 var share = result.GigabytesPerSecond / bandwidth;
                 System.Console.WriteLine($"  {name,-8} {result.SecondsPerRound * 1000,8:F1} ms/round (warm-up {result.WarmupSeconds * 1000:F1} ms)  " +
                                          $"{result.GigabytesPerSecond,6:F2} GB/s of updates = {share,4:P0} of bandwidth (goal ≥ {Goal:P0}: {(share >= Goal ? "met" : "missed")}); " +
-                                         $"server memory per client: task {ProcessMemory.Mib(result.TaskRssPerClient)} RSS + update {result.UpdateBytesPerClient / 1e6:F2} MB");
+                                         $"server memory per client: task {ProcessMemory.Mib(result.TaskRssPerClient, 1)} RSS + update {result.UpdateBytesPerClient / 1e6:F2} MB");
                 lines.Add($"{name} {result.GigabytesPerSecond:F2} GB/s ({share:P0})");
             }
             var averaging = AggregationBench.AveragingOnlySeconds(adapter, n, repeats: 3);
             var averagingRate = adapter.ByteCount * (double)n / averaging / 1e9;
             System.Console.WriteLine($"  averaging arithmetic alone (Σ p_k θ_k per tensor, no validation): {averaging * 1000:F1} ms = {averagingRate:F2} GB/s ({averagingRate / bandwidth:P0})");
+            System.Console.WriteLine(load.Describe());
             System.Console.WriteLine($"summary: aggregation of {n} M-config r=8 updates ({adapter.ByteCount / 1e6:F1} MB each): {string.Join(", ", lines)} " +
                                      $"of {bandwidth:F1} GB/s memory bandwidth; peak RSS {ProcessMemory.Mib(ProcessMemory.PeakRss)}; {get_num_threads()} threads, {BenchMachine.Allocator}");
             return 0;

@@ -26,6 +26,7 @@ internal static class BenchGenerateCommand
             var length = parse.GetValue(promptLength);
             if (n < 2 || length < 1) throw new ArgumentException("--new-tokens must be ≥ 2 and --prompt-length ≥ 1.");
             System.Console.WriteLine(BenchMachine.Describe());
+            var load = MachineLoadMonitor.Start();
             System.Console.WriteLine(bench with { Batch = 1 });
             manual_seed(42);
             using var model = new LlamaForCausalLM(bench.Config);
@@ -50,6 +51,7 @@ internal static class BenchGenerateCommand
             }
             var summary = string.Join(", ", results.Select(r => $"batch {r.Batch} {r.TokensPerSecond:F0} tok/s ({r.MillisecondsPerStep:F1} ms/step)"));
             var speedup = noCache is null ? "" : $"; no cache batch {noCache.Batch} {noCache.TokensPerSecond:F0} tok/s";
+            System.Console.WriteLine(load.Describe());
             System.Console.WriteLine($"summary: config {bench.Name} greedy {n} new tokens with KV cache: {summary}{speedup}; {get_num_threads()} threads, {BenchMachine.Allocator}");
             return 0;
         });

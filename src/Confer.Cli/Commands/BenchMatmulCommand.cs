@@ -14,6 +14,7 @@ internal static class BenchMatmulCommand
         command.SetAction(parse =>
         {
             System.Console.WriteLine(BenchMachine.Describe());
+            var load = MachineLoadMonitor.Start();
             var shapes = MatmulProbe.SquareShapes.Concat(MatmulProbe.ModelShapes(BenchModel.Parse("S"))).Concat(MatmulProbe.ModelShapes(BenchModel.Parse("M")));
             System.Console.WriteLine($"fp32 matmul, linear(x, W) = x·Wᵀ, {get_num_threads()} threads:");
             var results = new List<MatmulResult>();
@@ -29,6 +30,7 @@ internal static class BenchMatmulCommand
             var bandwidth = MemoryBandwidthProbe.Measure((long)mib << 20);
             foreach (var b in bandwidth) System.Console.WriteLine($"  {b.Label,-40} {b.GigabytesPerSecond,8:F1} GB/s");
             var square = results.First(r => r.Shape.Label == "1024³");
+            System.Console.WriteLine(load.Describe());
             System.Console.WriteLine(
                 $"summary: fp32 matmul peak {peak.GflopsPerSecond:F0} GFLOP/s ({peak.Shape.Label.Trim()}), 1024³ {square.GflopsPerSecond:F0} GFLOP/s; " +
                 $"memory bandwidth copy {bandwidth[0].GigabytesPerSecond:F1} GB/s, add {bandwidth[1].GigabytesPerSecond:F1} GB/s; " +

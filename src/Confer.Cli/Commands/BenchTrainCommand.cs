@@ -26,6 +26,7 @@ internal static class BenchTrainCommand
             if (timedSteps < 1) throw new ArgumentException("--steps must be ≥ 1.");
             var flops = TrainingFlopCount.For(bench, TrainingBench.LoraRank);
             System.Console.WriteLine(BenchMachine.Describe());
+            var load = MachineLoadMonitor.Start();
             System.Console.WriteLine(bench);
             System.Console.WriteLine($"LoRA r={TrainingBench.LoraRank} on q,k,v,o,gate,up,down; {flops}");
 
@@ -44,6 +45,7 @@ internal static class BenchTrainCommand
             System.Console.WriteLine($"throughput: {result.TokensPerSecond:F0} tokens/s over {result.StepSeconds.Count} steps; achieved {achieved:F1} GFLOP/s " +
                                      $"= {share:P0} of the measured matmul peak {peak.Gflops:F1} GFLOP/s ({peak.Label}){goal}");
             System.Console.WriteLine($"peak RSS: {ProcessMemory.Mib(peakRss)} (VmHWM after training)");
+            System.Console.WriteLine(load.Describe());
             System.Console.WriteLine($"summary: config {bench.Name} LoRA r=8 train {result.TokensPerSecond:F0} tok/s, {achieved:F1} GFLOP/s = {share:P0} of " +
                                      $"{peak.Gflops:F0} GFLOP/s matmul peak; peak RSS {ProcessMemory.Mib(peakRss)}; {get_num_threads()} threads, {BenchMachine.Allocator}");
             return 0;

@@ -25,7 +25,17 @@ internal static class BenchMachine
             ? "jemalloc"
             : "glibc malloc";
 
+    /// <summary>
+    /// libgomp's wait policy. It decides what an idle OpenMP thread does: spin (the default, fast on an idle machine) or
+    /// sleep (<c>PASSIVE</c>, robust when another process shares the cores). See docs/performance.md.
+    /// </summary>
+    public static string OmpWaitPolicy => Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { Length: > 0 } policy ? policy : "default";
+
+    /// <summary>The 1-minute load average when the bench started: near 0 means the machine was otherwise idle.</summary>
+    public static string LoadAverage =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+
     public static string Describe() =>
         $"machine: {CpuModel}, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, allocator {Allocator}, " +
-        $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
+        $"OMP_WAIT_POLICY {OmpWaitPolicy}, load average {LoadAverage} at start, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
 }

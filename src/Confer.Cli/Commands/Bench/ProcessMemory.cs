@@ -23,5 +23,5 @@ internal static class ProcessMemory
         return 0;
     }
 
-    public static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):F0} MiB";
+    public static string Mib(long bytes, int decimals = 0) => (bytes / (1024.0 * 1024.0)).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture) + " MiB";
 }
