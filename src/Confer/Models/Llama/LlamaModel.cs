@@ -44,13 +44,14 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
     }
 
     /// <summary>
-    /// Without padding and without a cache, fused causal attention needs no mask. Otherwise build a boolean mask
+    /// Without padding, fused causal attention needs no mask: without a cache it is causal, and a single new token after
+    /// a cache (a decode step) may see every cached key. Otherwise build a boolean mask
     /// [batch, 1, seq, past+seq] (causal ∧ key is not padding) and per-sequence positions so that left-padded batches
     /// give the same result as each sequence alone. Each query may always see itself, so padded rows stay finite.
     /// </summary>
     private static (Tensor? Mask, Tensor? Positions) BuildMask(Tensor? attentionMask, long batch, long seq, long past)
     {
-        if (attentionMask is null && past == 0) return (null, null);
+        if (attentionMask is null && (past == 0 || seq == 1)) return (null, null);
         var device = attentionMask?.device ?? CPU;
         var total = past + seq;
         var queryPos = arange(past, total, device: device).unsqueeze(1);

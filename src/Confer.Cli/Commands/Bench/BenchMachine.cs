@@ -1,0 +1,41 @@
+using static TorchSharp.torch;
+
+namespace Confer.Cli.Commands.Bench;
+
+/// <summary>
+/// The facts a throughput figure depends on — CPU model, cores, torch threads, allocator, date — printed with every
+/// bench so a number copied into the docs carries its context.
+/// </summary>
+internal static class BenchMachine
+{
+    public static string CpuModel
+    {
+        get
+        {
+            const string cpuinfo = "/proc/cpuinfo";
+            if (!File.Exists(cpuinfo)) return "unknown CPU";
+            var line = File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? "unknown CPU" : line[(line.IndexOf(':') + 1)..].Trim();
+        }
+    }
+
+    /// <summary>jemalloc when the launcher preloaded it (the <c>./confer</c> script does), else the C library's malloc.</summary>
+    public static string Allocator =>
+        Environment.GetEnvironmentVariable("LD_PRELOAD") is { } preload && preload.Contains("jemalloc", StringComparison.Ordinal)
+            ? "jemalloc"
+            : "glibc malloc";
+
+    /// <summary>
+    /// libgomp's wait policy. It decides what an idle OpenMP thread does: spin (the default, fast on an idle machine) or
+    /// sleep (<c>PASSIVE</c>, robust when another process shares the cores). See docs/performance.md.
+    /// </summary>
+    public static string OmpWaitPolicy => Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { Length: > 0 } policy ? policy : "default";
+
+    /// <summary>The 1-minute load average when the bench started: near 0 means the machine was otherwise idle.</summary>
+    public static string LoadAverage =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+
+    public static string Describe() =>
+        $"machine: {CpuModel}, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, allocator {Allocator}, " +
+        $"OMP_WAIT_POLICY {OmpWaitPolicy}, load average {LoadAverage} at start, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
+}
