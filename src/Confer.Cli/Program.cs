@@ -21,5 +21,6 @@ internal static class Program
         FinetuneCommand.Create(),
         GenerateCommand.Create(),
         ConvertCommand.Create(),
+        BenchCommand.Create(),
     ];
 }
