@@ -35,5 +35,11 @@ public sealed class Llama2cGreedyDecodeTests : IDisposable
         var input = tensor([bos, .. expected[..^1]]).view(1, -1);
         var predicted = model.forward(new CausalLMInput(input)).Logits[0].argmax(-1);
         Assert.Equal(expected, predicted.data<long>().ToArray());
+
+        // And the generator a user runs (`confer generate`), token by token with the KV cache, from the saved folder.
+        using var loaded = LlamaForCausalLM.FromPretrained(_dir.Path);
+        var generated = new Confer.Training.Generation.TokenGenerator(loaded)
+            .Generate([[bos]], new Confer.Training.Generation.GenerationOptions { MaxNewTokens = expected.Length })[0];
+        Assert.Equal(expected, generated.Select(t => (long)t).ToArray());
     }
 }

@@ -60,10 +60,18 @@ public sealed class RunFolder
             ? File.ReadLines(MetricsFile).Where(l => l.Trim().Length > 0).Select(l => JsonNode.Parse(l)!.AsObject()).ToList()
             : [];
 
-    /// <summary>Drops metrics lines from rounds after <paramref name="round"/> and all final-phase lines (resume).</summary>
-    public void TruncateAfter(int round)
+    /// <summary>
+    /// Drops metrics lines from rounds after <paramref name="round"/> and every final-phase line (baselines, the last
+    /// round's client evaluation), so a resumed run writes them once.
+    /// </summary>
+    public void TruncateAfter(int round, int lastRound)
     {
-        var keep = ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round" && m["round"]!.GetValue<int>() <= round).ToList();
+        var keep = ReadMetrics().Where(m =>
+        {
+            var kind = m["kind"]!.GetValue<string>();
+            var r = m["round"]?.GetValue<int>() ?? int.MaxValue;
+            return r <= round && (kind == "round" || (kind == "client_eval" && r < lastRound));
+        }).ToList();
         AtomicFile.WriteAllText(MetricsFile, string.Concat(keep.Select(m => m.ToJsonString(Compact) + "\n")));
         if (File.Exists(TrafficCsv))
         {

@@ -72,7 +72,7 @@ public sealed class SimulationEngine : IDisposable
     {
         var clock = Stopwatch.StartNew();
         if (startRound == 1) WriteRunDescription();
-        else _run.TruncateAfter(startRound - 1);
+        else _run.TruncateAfter(startRound - 1, _s.Rounds);
         using var strategy = CreateStrategy();
         var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
         var profiles = _clients.Select(c => new ClientProfile(c.Id)).ToList();
@@ -119,6 +119,7 @@ public sealed class SimulationEngine : IDisposable
             var (down, up) = ledger.RoundTotals(round);
             var trainLoss = summary.Metrics.TryGetValue("train_loss", out var tl) ? tl : (double?)null;
             var record = new RoundRecord(round, eval.MeanLoss, eval.Perplexity, trainLoss, summary.ClientIds, up.Bytes, down.Bytes, clock.Elapsed.TotalSeconds, dropped);
+            if (_s.ClientEvalEvery > 0 && round % _s.ClientEvalEvery == 0 && round < _s.Rounds) EvaluateClients(round);
             Checkpoint(strategy, round);
             _run.AppendTraffic(ledger.Entries);
             _run.Append(RoundLine(record, summary.TotalExamples, up.Parameters, down.Parameters));
@@ -211,11 +212,7 @@ public sealed class SimulationEngine : IDisposable
     private SimulationResult FinalPhase(Strategy strategy)
     {
         var fed = EvaluateGlobal(strategy);
-        foreach (var c in _data.Clients.Where(c => c.LocalTest.Count > 0))
-        {
-            var local = Evaluator.EvaluateLoss(_model, c.LocalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
-            _run.Append(new JsonObject { ["kind"] = "client_eval", ["round"] = _s.Rounds, ["client"] = c.Id, ["local_loss"] = local.MeanLoss, ["local_examples"] = local.Examples });
-        }
+        EvaluateClients(_s.Rounds);
         ExportFinalModel(strategy);
         var clientSteps = _run.ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round")
             .Sum(m => m["clients"]!.AsArray().Count) * (_s.LocalSteps > 0 ? _s.LocalSteps : 0);
@@ -237,6 +234,16 @@ public sealed class SimulationEngine : IDisposable
         return new SimulationResult(_run.Path, _s.Strategy, fed.MeanLoss, fed.Perplexity,
             rounds.First()["global_loss"]!.GetValue<double>(), localMean, central,
             rounds.Sum(m => m["bytes_up"]!.GetValue<long>()), rounds.Sum(m => m["bytes_down"]!.GetValue<long>()), 0);
+    }
+
+    /// <summary>The global model (already applied) on each client's local test split.</summary>
+    private void EvaluateClients(int round)
+    {
+        foreach (var c in _data.Clients.Where(c => c.LocalTest.Count > 0))
+        {
+            var local = Evaluator.EvaluateLoss(_model, c.LocalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
+            _run.Append(new JsonObject { ["kind"] = "client_eval", ["round"] = round, ["client"] = c.Id, ["local_loss"] = local.MeanLoss, ["local_examples"] = local.Examples });
+        }
     }
 
     /// <summary>Writes the global adapter (PEFT) and the merged model (HF safetensors + tokenizer) to final/.</summary>

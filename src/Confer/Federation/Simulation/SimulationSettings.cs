@@ -55,6 +55,8 @@ public sealed class SimulationSettings
     [ConfigKey("server_momentum", "FedAvgM β (0 = default)")] public double ServerMomentum { get; set; }
     [ConfigKey("server_tau", "FedOpt τ (0 = default)")] public double ServerTau { get; set; }
 
+    [ConfigKey("client_eval_every", "evaluate the global model on every client's local test split every N rounds (0 = final round only)")]
+    public int ClientEvalEvery { get; set; }
     [ConfigKey("eval_batch_size", "batch size for evaluation")] public int EvalBatchSize { get; set; } = 16;
     [ConfigKey("baselines", "which baselines to run: local, centralized")] public string[] Baselines { get; set; } = ["local", "centralized"];
     [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = matched: local-only rounds × local_steps, centralized the federation's total client steps)")] public int BaselineSteps { get; set; }
