@@ -10,7 +10,8 @@ internal static class Program
     {
         var root = new RootCommand("confer — federated fine-tuning and reasoning enhancement of LLMs on TorchSharp");
         foreach (var command in Commands()) root.Subcommands.Add(command);
-        return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync());
+        // Our handler prints user errors as one line; System.CommandLine's default would print a stack trace.
+        return await CliErrors.RunAsync(() => root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
     }
 
     private static IEnumerable<Command> Commands() =>

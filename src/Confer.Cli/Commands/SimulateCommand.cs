@@ -46,7 +46,7 @@ internal static class SimulateCommand
             else
             {
                 settings = ConfigBinder.Bind<SimulationSettings>(parse.GetValue(config), parse.GetValue(set) ?? []);
-                folder = Path.Combine(settings.Output, settings.Name);
+                folder = FreeFolder(Path.Combine(settings.Output, settings.Name));
             }
             var progress = new SimulationConsole(settings.Rounds);
             var result = progress.Run(() => SimulationEngine.Run(settings, folder, resume: parse.GetValue(resume) is not null, progress));
@@ -55,5 +55,14 @@ internal static class SimulateCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A fresh run never overwrites an earlier one: runs/x, then runs/x-2, runs/x-3 ….</summary>
+    private static string FreeFolder(string folder)
+    {
+        var candidate = folder;
+        for (var i = 2; File.Exists(Path.Combine(candidate, "checkpoint.json")) || File.Exists(Path.Combine(candidate, "run.json")); i++)
+            candidate = $"{folder}-{i}";
+        return candidate;
     }
 }
