@@ -54,6 +54,19 @@ public class BertForMaskedLMTests
     }
 
     [Fact]
+    public void ForwardAtSelectedPositionsEqualsFullLogitsThere()
+    {
+        using var model = Tiny(seed: 8);
+        using var scope = NewDisposeScope();
+        var ids = TinyModels.RandomIds(9, 3, 12, vocab: 120);
+        var selected = rand([3, 12], generator: new Generator(10)).lt(0.3);
+        var partial = model.ForwardAt(new BertInput(ids), selected);
+        var full = model.call(new BertInput(ids))[selected];
+        Assert.Equal(full.shape, partial.shape);
+        Assert.True(partial.allclose(full, rtol: 1e-5, atol: 1e-5));
+    }
+
+    [Fact]
     public void SaveThenLoadGivesIdenticalLogits()
     {
         using var dir = new TempDir();

@@ -59,6 +59,14 @@ public sealed class BertForMaskedLM : nn.Module<BertInput, Tensor>
     public override Tensor forward(BertInput input) =>
         cls.forward(bert.forward(input).LastHiddenState, bert.WordEmbeddings.weight!);
 
+    /// <summary>
+    /// Logits [n, vocab] at only the <paramref name="selected"/> positions (bool [batch, seq]); equals
+    /// <c>forward(input)[selected]</c>. Masked-LM training scores ~15% of positions and the vocabulary projection
+    /// dominates a small model's cost, so projecting only those positions skips most of the work.
+    /// </summary>
+    internal Tensor ForwardAt(BertInput input, Tensor selected) =>
+        cls.forward(bert.forward(input).LastHiddenState[selected], bert.WordEmbeddings.weight!);
+
     private static bool IsIgnoredKey(string key) =>
         key.Contains(".lora_", StringComparison.Ordinal)
         || key.StartsWith("bert.pooler.", StringComparison.Ordinal)

@@ -1,3 +1,5 @@
+using Confer.Models.Bert;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Confer.Training.MaskedLM;
@@ -19,8 +21,12 @@ internal static class MaskedLMBatch
         return tensor(flat, [blocks.Count, length]);
     }
 
-    /// <summary>Unshifted cross-entropy summed over labelled positions (labels <see cref="TokenMasker.IgnoreIndex"/> elsewhere).</summary>
-    public static Tensor SummedLoss(Tensor logits, Tensor labels) =>
-        nn.functional.cross_entropy(logits.view(-1, logits.shape[^1]).to(ScalarType.Float32), labels.view(-1),
-            ignore_index: TokenMasker.IgnoreIndex, reduction: nn.Reduction.Sum);
+    /// <summary>Unshifted cross-entropy summed over the labelled positions (labels <see cref="TokenMasker.IgnoreIndex"/>
+    /// elsewhere); the vocabulary logits are computed at those positions only.</summary>
+    public static Tensor SummedLoss(BertForMaskedLM model, Tensor inputIds, Tensor labels)
+    {
+        var selected = labels.ne(TokenMasker.IgnoreIndex);
+        var logits = model.ForwardAt(new BertInput(inputIds), selected);
+        return nn.functional.cross_entropy(logits.to(ScalarType.Float32), labels[selected], reduction: nn.Reduction.Sum);
+    }
 }

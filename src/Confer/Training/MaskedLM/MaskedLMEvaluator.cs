@@ -32,7 +32,7 @@ public static class MaskedLMEvaluator
                 using var scope = torch.NewDisposeScope();
                 var (inputIds, labels) = masker.Mask(MaskedLMBatch.Stack(chunk));
                 targets += labels.ne(TokenMasker.IgnoreIndex).sum().item<long>();
-                lossSum += MaskedLMBatch.SummedLoss(model.call(new BertInput(inputIds.to(device))), labels.to(device)).item<float>();
+                lossSum += MaskedLMBatch.SummedLoss(model, inputIds.to(device), labels.to(device)).item<float>();
             }
             var mean = targets == 0 ? double.NaN : lossSum / targets;
             return new LossReport(mean, Math.Exp(mean), targets, blocks.Count);

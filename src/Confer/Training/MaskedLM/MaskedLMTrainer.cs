@@ -99,8 +99,7 @@ public sealed class MaskedLMTrainer
             {
                 foreach (var (inputIds, labels) in batches)
                 {
-                    var logits = model.call(new BertInput(inputIds.to(device)));
-                    var summed = MaskedLMBatch.SummedLoss(logits, labels.to(device));
+                    var summed = MaskedLMBatch.SummedLoss(model, inputIds.to(device), labels.to(device));
                     summed.div(stepTargets).backward();
                     stepLoss += summed.item<float>();
                 }
