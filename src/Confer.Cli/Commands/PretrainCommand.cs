@@ -3,16 +3,19 @@ using System.Text.Json;
 using Confer.Cli.Console;
 using Confer.Data;
 using Confer.Models;
+using Confer.Models.Bert;
 using Confer.Models.Llama;
 using Confer.Tokenizers;
 using Confer.Training;
+using Confer.Training.MaskedLM;
 using static TorchSharp.torch;
 
 namespace Confer.Cli.Commands;
 
 /// <summary>
-/// <c>confer pretrain</c>: trains a small LLaMA-family base model from scratch on plain text (causal LM), and writes a
-/// complete HF model folder (config, weights, tokenizer files, and the command that made it).
+/// <c>confer pretrain</c>: trains a small base model from scratch on plain text, a LLaMA-family decoder with causal LM
+/// (default) or a BERT encoder with masked LM (<c>--arch bert</c>), and writes a complete HF model folder (config,
+/// weights, tokenizer files, and the command that made it).
 /// </summary>
 internal static class PretrainCommand
 {
@@ -22,63 +25,115 @@ internal static class PretrainCommand
         var tokenizer = new Option<string>("--tokenizer") { Description = "folder with the tokenizer files to use (copied into the output)", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "output model folder", Required = true };
         var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => 128, Description = "hidden size" };
-        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 6, Description = "decoder layers" };
+        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 6, Description = "transformer layers" };
         var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4, Description = "attention heads" };
-        var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 2, Description = "key/value heads (GQA)" };
-        var ffn = new Option<int>("--ffn") { DefaultValueFactory = _ => 384, Description = "SwiGLU intermediate size" };
+        var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 2, Description = "key/value heads (GQA; llama only)" };
+        var ffn = new Option<int>("--ffn") { DefaultValueFactory = _ => 384, Description = "feed-forward intermediate size (SwiGLU for llama, GELU for bert)" };
         var block = new Option<int>("--block-size") { DefaultValueFactory = _ => 256, Description = "training sequence length" };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 2000, Description = "optimiser steps" };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "sequences per step" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 3e-3, Description = "peak learning rate (cosine schedule)" };
+        var lr = new Option<double?>("--lr") { Description = "peak learning rate (cosine schedule); default 3e-3 for llama, 1e-3 for bert" };
+        var archOption = new Option<string>("--arch") { DefaultValueFactory = _ => "llama", Description = "llama: decoder, causal LM; bert: encoder, masked LM (needs a WordPiece vocab.txt tokenizer)" };
+        archOption.AcceptOnlyFromAmong("llama", "bert");
         var holdout = new Option<double>("--holdout") { DefaultValueFactory = _ => 0.02, Description = "fraction of blocks held out for validation loss" };
         var seed = CommonOptions.Seed();
-        var command = new Command("pretrain", "Train a small base model from scratch on text (causal LM).")
+        var command = new Command("pretrain", "Train a small base model from scratch on text (causal LM; masked LM for --arch bert).")
         {
-            text, tokenizer, output, hidden, layers, heads, kvHeads, ffn, block, steps, batch, lr, holdout, seed,
+            archOption, text, tokenizer, output, hidden, layers, heads, kvHeads, ffn, block, steps, batch, lr, holdout, seed,
         };
         command.SetAction(parse =>
         {
-            var tok = TextTokenizer.FromPretrained(parse.GetValue(tokenizer)!);
-            var documents = parse.GetValue(text)!.SelectMany(TextCorpus.Read).ToList();
-            var blocks = new TextBlockEncoder(tok, parse.GetValue(block)).Encode(documents);
-            var (train, validation) = Split(blocks, parse.GetValue(holdout), parse.GetValue(seed));
-            System.Console.WriteLine($"pretrain: {documents.Count} documents, {blocks.Count} blocks of {parse.GetValue(block)} tokens ({train.Count} train, {validation.Count} validation)");
-
-            var config = new LlamaConfig
-            {
-                VocabSize = tok.VocabSize, HiddenSize = parse.GetValue(hidden), NumHiddenLayers = parse.GetValue(layers),
-                NumAttentionHeads = parse.GetValue(heads), NumKeyValueHeads = parse.GetValue(kvHeads), IntermediateSize = parse.GetValue(ffn),
-                MaxPositionEmbeddings = Math.Max(1024, parse.GetValue(block)), RmsNormEps = 1e-5, TieWordEmbeddings = true,
-                BosTokenId = tok.BosId, EosTokenIdRaw = tok.EosId is { } eos ? JsonSerializer.SerializeToElement(eos) : null,
-            };
-            manual_seed(parse.GetValue(seed));
-            using var model = new LlamaForCausalLM(config);
-            var options = new TrainerOptions
-            {
-                LearningRate = parse.GetValue(lr), MaxSteps = parse.GetValue(steps), MicroBatchSize = parse.GetValue(batch),
-                Schedule = LearningRateSchedule.Cosine, WarmupRatio = 0.05, WeightDecay = 0.1, Beta2 = 0.95, Seed = parse.GetValue(seed),
-                PadTokenId = tok.PadId ?? 0, LogEvery = 10,
-            };
-            var before = Evaluator.EvaluateLoss(model, validation, 16);
-            var result = new TrainingProgressView("pretrain").Run(options.MaxSteps, report => new LocalTrainer(options).Train(model, train, report));
-            var after = Evaluator.EvaluateLoss(model, validation, 16);
-            System.Console.WriteLine($"pretrain: {result.Steps} steps, {result.Tokens} tokens in {result.Seconds:F0} s ({result.Tokens / result.Seconds:F0} tok/s); " +
-                $"validation loss {before.MeanLoss:F3} → {after.MeanLoss:F3} (perplexity {after.Perplexity:F1})");
-
-            var folder = parse.GetValue(output)!;
-            model.SavePretrained(folder);
-            TokenizerFiles.CopyTo(parse.GetValue(tokenizer)!, folder);
-            AtomicFile.WriteAllText(Path.Combine(folder, "PRETRAIN.md"),
-                $"# How this model was made\n\n```\n./confer {string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote))}\n```\n\n" +
-                $"- documents: {documents.Count}; blocks: {blocks.Count} × {parse.GetValue(block)} tokens; steps: {result.Steps}; tokens seen: {result.Tokens}\n" +
-                $"- validation loss: {before.MeanLoss:F4} before, {after.MeanLoss:F4} after (perplexity {after.Perplexity:F2})\n" +
-                $"- wall time: {result.Seconds:F0} s on {Environment.ProcessorCount} cores\n");
-            return 0;
+            var arch = parse.GetValue(archOption)!;
+            var run = new PretrainRun(parse.GetValue(text)!, parse.GetValue(tokenizer)!, parse.GetValue(output)!, parse.GetValue(hidden), parse.GetValue(layers),
+                parse.GetValue(heads), parse.GetValue(kvHeads), parse.GetValue(ffn), parse.GetValue(block), parse.GetValue(steps), parse.GetValue(batch),
+                parse.GetValue(lr) ?? (arch == "bert" ? 1e-3 : 3e-3), parse.GetValue(holdout), parse.GetValue(seed));
+            return arch == "bert" ? PretrainBert(run) : PretrainLlama(run);
         });
         return command;
     }
 
-    private static (List<TokenizedExample> Train, List<TokenizedExample> Validation) Split(IReadOnlyList<TokenizedExample> blocks, double holdout, long seed)
+    /// <summary>The parsed command line, shared by both architectures.</summary>
+    private sealed record PretrainRun(string[] Text, string Tokenizer, string Output, int Hidden, int Layers, int Heads, int KvHeads, int Ffn,
+        int BlockSize, int Steps, int BatchSize, double LearningRate, double Holdout, long Seed);
+
+    private static int PretrainLlama(PretrainRun run)
+    {
+        var tok = TextTokenizer.FromPretrained(run.Tokenizer);
+        var documents = run.Text.SelectMany(TextCorpus.Read).ToList();
+        var blocks = new TextBlockEncoder(tok, run.BlockSize).Encode(documents);
+        var (train, validation) = Split(blocks, run.Holdout, run.Seed);
+        System.Console.WriteLine($"pretrain: {documents.Count} documents, {blocks.Count} blocks of {run.BlockSize} tokens ({train.Count} train, {validation.Count} validation)");
+
+        var config = new LlamaConfig
+        {
+            VocabSize = tok.VocabSize, HiddenSize = run.Hidden, NumHiddenLayers = run.Layers,
+            NumAttentionHeads = run.Heads, NumKeyValueHeads = run.KvHeads, IntermediateSize = run.Ffn,
+            MaxPositionEmbeddings = Math.Max(1024, run.BlockSize), RmsNormEps = 1e-5, TieWordEmbeddings = true,
+            BosTokenId = tok.BosId, EosTokenIdRaw = tok.EosId is { } eos ? JsonSerializer.SerializeToElement(eos) : null,
+        };
+        manual_seed(run.Seed);
+        using var model = new LlamaForCausalLM(config);
+        var options = Options(run, tok);
+        var before = Evaluator.EvaluateLoss(model, validation, 16);
+        var result = new TrainingProgressView("pretrain").Run(options.MaxSteps, report => new LocalTrainer(options).Train(model, train, report));
+        var after = Evaluator.EvaluateLoss(model, validation, 16);
+        System.Console.WriteLine($"pretrain: {result.Steps} steps, {result.Tokens} tokens in {result.Seconds:F0} s ({result.Tokens / result.Seconds:F0} tok/s); " +
+            $"validation loss {before.MeanLoss:F3} → {after.MeanLoss:F3} (perplexity {after.Perplexity:F1})");
+
+        model.SavePretrained(run.Output);
+        WriteFolderExtras(run, documents.Count, blocks.Count, result, before, after, "validation loss");
+        return 0;
+    }
+
+    /// <summary>BERT encoder with masked LM: [CLS] … [SEP] blocks, 15% of tokens masked BERT's way, tied decoder.</summary>
+    private static int PretrainBert(PretrainRun run)
+    {
+        var tok = TextTokenizer.FromPretrained(run.Tokenizer);
+        var masking = MaskingOptions.FromTokenizer(tok);
+        var documents = run.Text.SelectMany(TextCorpus.Read).ToList();
+        var blocks = new MaskedLMBlockEncoder(tok, run.BlockSize).Encode(documents);
+        var (train, validation) = Split(blocks, run.Holdout, run.Seed);
+        System.Console.WriteLine($"pretrain (bert, masked LM): {documents.Count} documents, {blocks.Count} blocks of {run.BlockSize} tokens ({train.Count} train, {validation.Count} validation)");
+
+        var config = new BertConfig
+        {
+            Architectures = ["BertForMaskedLM"], VocabSize = tok.VocabSize, HiddenSize = run.Hidden, NumHiddenLayers = run.Layers,
+            NumAttentionHeads = run.Heads, IntermediateSize = run.Ffn, MaxPositionEmbeddings = Math.Max(512, run.BlockSize),
+            PadTokenId = tok.PadId ?? 0,
+        };
+        manual_seed(run.Seed);
+        using var model = new BertForMaskedLM(config);
+        var options = Options(run, tok);
+        var before = MaskedLMEvaluator.EvaluateLoss(model, validation, masking, 16, run.Seed);
+        var result = new TrainingProgressView("pretrain").Run(options.MaxSteps, report => new MaskedLMTrainer(options, masking).Train(model, train, report));
+        var after = MaskedLMEvaluator.EvaluateLoss(model, validation, masking, 16, run.Seed);
+        System.Console.WriteLine($"pretrain: {result.Steps} steps, {result.Tokens} tokens in {result.Seconds:F0} s ({result.Tokens / result.Seconds:F0} tok/s); " +
+            $"validation masked-LM loss {before.MeanLoss:F3} → {after.MeanLoss:F3} (perplexity {after.Perplexity:F1})");
+
+        model.SavePretrained(run.Output);
+        WriteFolderExtras(run, documents.Count, blocks.Count, result, before, after, "validation masked-LM loss");
+        return 0;
+    }
+
+    private static TrainerOptions Options(PretrainRun run, TextTokenizer tok) => new()
+    {
+        LearningRate = run.LearningRate, MaxSteps = run.Steps, MicroBatchSize = run.BatchSize,
+        Schedule = LearningRateSchedule.Cosine, WarmupRatio = 0.05, WeightDecay = 0.1, Beta2 = 0.95, Seed = run.Seed,
+        PadTokenId = tok.PadId ?? 0, LogEvery = 10,
+    };
+
+    /// <summary>Tokenizer files and PRETRAIN.md (the command that made the model and its before/after loss).</summary>
+    private static void WriteFolderExtras(PretrainRun run, int documents, int blocks, TrainResult result, LossReport before, LossReport after, string lossName)
+    {
+        TokenizerFiles.CopyTo(run.Tokenizer, run.Output);
+        AtomicFile.WriteAllText(Path.Combine(run.Output, "PRETRAIN.md"),
+            $"# How this model was made\n\n```\n./confer {string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote))}\n```\n\n" +
+            $"- documents: {documents}; blocks: {blocks} × {run.BlockSize} tokens; steps: {result.Steps}; tokens seen: {result.Tokens}\n" +
+            $"- {lossName}: {before.MeanLoss:F4} before, {after.MeanLoss:F4} after (perplexity {after.Perplexity:F2})\n" +
+            $"- wall time: {result.Seconds:F0} s on {Environment.ProcessorCount} cores\n");
+    }
+
+    private static (List<T> Train, List<T> Validation) Split<T>(IReadOnlyList<T> blocks, double holdout, long seed)
     {
         var order = Enumerable.Range(0, blocks.Count).ToArray();
         new Random((int)seed).Shuffle(order);

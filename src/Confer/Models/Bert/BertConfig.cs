@@ -21,6 +21,7 @@ public sealed class BertConfig
     [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; set; } = 512;
     [JsonPropertyName("type_vocab_size")] public int TypeVocabSize { get; set; } = 2;
     [JsonPropertyName("layer_norm_eps")] public double LayerNormEps { get; set; } = 1e-12;
+    [JsonPropertyName("initializer_range")] public double InitializerRange { get; set; } = 0.02;
     [JsonPropertyName("pad_token_id")] public int PadTokenId { get; set; }
     [JsonPropertyName("num_labels")] public int? NumLabelsRaw { get; set; }
     [JsonPropertyName("id2label")] public Dictionary<string, string>? Id2Label { get; set; }

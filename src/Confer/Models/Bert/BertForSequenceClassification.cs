@@ -25,7 +25,8 @@ public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>
     public BertConfig Config => bert.Config;
 
     /// <summary>Loads config.json and weights; a checkpoint without a <c>classifier</c> (e.g. a plain BertModel) keeps the
-    /// freshly initialised head, as <c>transformers</c> does.</summary>
+    /// freshly initialised head, as <c>transformers</c> does. A masked-LM checkpoint (no pooler, <c>cls.*</c> head) loads
+    /// too: its head is ignored and the pooler stays freshly initialised.</summary>
     public static BertForSequenceClassification FromPretrained(string folder, Device? device = null)
     {
         var configPath = Path.Combine(folder, "config.json");
@@ -34,7 +35,7 @@ public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>
         try
         {
             Checkpoint.LoadInto(model, folder, ignore: k => k.Contains(".lora_", StringComparison.Ordinal) || k.StartsWith("cls.", StringComparison.Ordinal),
-                optionalKeys: new HashSet<string> { "classifier.weight", "classifier.bias" });
+                optionalKeys: new HashSet<string> { "classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias" });
         }
         catch
         {
@@ -55,5 +56,5 @@ public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>
     public Linear Classifier => classifier;
 
     /// <summary>Returns logits [batch, num_labels].</summary>
-    public override Tensor forward(BertInput input) => classifier.forward(dropout.forward(bert.forward(input).PooledOutput));
+    public override Tensor forward(BertInput input) => classifier.forward(dropout.forward(bert.forward(input).PooledOutput!));
 }

@@ -8,23 +8,28 @@ namespace Confer.Models.Bert;
 /// <summary>Input of a BERT encoder: ids, optional padding mask (1 = token) and segment ids, all [batch, seq].</summary>
 public sealed record BertInput(Tensor InputIds, Tensor? AttentionMask = null, Tensor? TokenTypeIds = null);
 
-/// <summary>Encoder outputs: per-token hidden states [b, s, h] and the tanh-pooled [CLS] vector [b, h].</summary>
-public sealed record BertOutputs(Tensor LastHiddenState, Tensor PooledOutput);
+/// <summary>Encoder outputs: per-token hidden states [b, s, h] and the tanh-pooled [CLS] vector [b, h] (null when the
+/// model was built without a pooler).</summary>
+public sealed record BertOutputs(Tensor LastHiddenState, Tensor? PooledOutput);
 
-/// <summary>HF <c>BertModel</c>: embeddings, <c>encoder.layer.N</c> blocks and the [CLS] pooler.</summary>
+/// <summary>HF <c>BertModel</c>: embeddings, <c>encoder.layer.N</c> blocks and, unless left out, the [CLS] pooler.</summary>
 public sealed class BertModel : nn.Module<BertInput, BertOutputs>
 {
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoder encoder;
-    private readonly BertPooler pooler;
+    private readonly BertPooler? pooler;
 
-    public BertModel(BertConfig config, Device? device = null) : base(nameof(BertModel))
+    /// <param name="config">Encoder hyper-parameters.</param>
+    /// <param name="device">Where to allocate the weights.</param>
+    /// <param name="addPoolingLayer">False leaves out <c>pooler.*</c>, as HF's masked-LM model does (its checkpoints
+    /// have no pooler tensors).</param>
+    public BertModel(BertConfig config, Device? device = null, bool addPoolingLayer = true) : base(nameof(BertModel))
     {
         config.Validate();
         Config = config;
         embeddings = new BertEmbeddings(config, device);
         encoder = new BertEncoder(config, device);
-        pooler = new BertPooler(config, device);
+        pooler = addPoolingLayer ? new BertPooler(config, device) : null;
         RegisterComponents();
     }
 
@@ -38,7 +43,7 @@ public sealed class BertModel : nn.Module<BertInput, BertOutputs>
         // Boolean key mask broadcast over heads and queries: true = attend.
         var mask = input.AttentionMask?.to_type(ScalarType.Bool).unsqueeze(1).unsqueeze(1);
         var hidden = encoder.forward(embeddings.forward(input.InputIds, types), mask);
-        return new BertOutputs(hidden, pooler.forward(hidden));
+        return new BertOutputs(hidden, pooler?.forward(hidden));
     }
 }
 
