@@ -177,16 +177,7 @@ public sealed class LocalTrainer
         }
     }
 
-    private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters)
-    {
-        // Matrices are decayed; 1-D tensors (biases, norm weights) are not, as in Hugging Face's Trainer.
-        var groups = new List<AdamW.ParamGroup>();
-        var decayed = parameters.Where(p => p.dim() >= 2).ToList();
-        var undecayed = parameters.Where(p => p.dim() < 2).ToList();
-        if (decayed.Count > 0) groups.Add(new AdamW.ParamGroup(decayed, new AdamW.Options { weight_decay = Options.WeightDecay }));
-        if (undecayed.Count > 0) groups.Add(new AdamW.ParamGroup(undecayed, new AdamW.Options { weight_decay = 0.0 }));
-        return optim.AdamW(groups, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
-    }
+    private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters) => Options.CreateAdamW(parameters);
 
     /// <summary>Freezes trainable tensors whose name matches <see cref="TrainerOptions.FrozenParameterNames"/>;
     /// returns them so the caller can unfreeze them afterwards.</summary>

@@ -81,4 +81,16 @@ public sealed record TrainerOptions
     {
         if (!ok) throw new ArgumentException($"TrainerOptions.{name} {rule}.", name);
     }
+
+    /// <summary>AdamW over <paramref name="parameters"/>: matrices are decayed, 1-D tensors (biases, norm weights) are
+    /// not, as in Hugging Face's Trainer.</summary>
+    internal TorchSharp.torch.optim.Optimizer CreateAdamW(IReadOnlyList<TorchSharp.Modules.Parameter> parameters)
+    {
+        var groups = new List<TorchSharp.Modules.AdamW.ParamGroup>();
+        var decayed = parameters.Where(p => p.dim() >= 2).ToList();
+        var undecayed = parameters.Where(p => p.dim() < 2).ToList();
+        if (decayed.Count > 0) groups.Add(new TorchSharp.Modules.AdamW.ParamGroup(decayed, new TorchSharp.Modules.AdamW.Options { weight_decay = WeightDecay }));
+        if (undecayed.Count > 0) groups.Add(new TorchSharp.Modules.AdamW.ParamGroup(undecayed, new TorchSharp.Modules.AdamW.Options { weight_decay = 0.0 }));
+        return TorchSharp.torch.optim.AdamW(groups, LearningRate, Beta1, Beta2, Epsilon, WeightDecay);
+    }
 }

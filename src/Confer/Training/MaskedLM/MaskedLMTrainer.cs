@@ -150,14 +150,5 @@ public sealed class MaskedLMTrainer
         return squares.Count == 0 ? 0 : Math.Sqrt(torch.stack(squares).sum().item<float>());
     }
 
-    private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters)
-    {
-        // Matrices are decayed; 1-D tensors (biases, LayerNorm weights) are not, as in Hugging Face's Trainer.
-        var groups = new List<AdamW.ParamGroup>();
-        var decayed = parameters.Where(p => p.dim() >= 2).ToList();
-        var undecayed = parameters.Where(p => p.dim() < 2).ToList();
-        if (decayed.Count > 0) groups.Add(new AdamW.ParamGroup(decayed, new AdamW.Options { weight_decay = Options.WeightDecay }));
-        if (undecayed.Count > 0) groups.Add(new AdamW.ParamGroup(undecayed, new AdamW.Options { weight_decay = 0.0 }));
-        return optim.AdamW(groups, Options.LearningRate, Options.Beta1, Options.Beta2, Options.Epsilon, Options.WeightDecay);
-    }
+    private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters) => Options.CreateAdamW(parameters);
 }
