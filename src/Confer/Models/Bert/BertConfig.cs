@@ -34,15 +34,7 @@ public sealed class BertConfig
 
     public static BertConfig Load(string path)
     {
-        BertConfig config;
-        try
-        {
-            config = JsonSerializer.Deserialize<BertConfig>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty model config.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not a valid Hugging Face config.json ({e.Message}).", e);
-        }
+        var config = HfConfigJson.Read<BertConfig>(path);
         config.Validate(path);
         return config;
     }

@@ -54,16 +54,7 @@ public sealed class LlamaConfig
 
     public static LlamaConfig Load(string path)
     {
-        LlamaConfig config;
-        try
-        {
-            config = JsonSerializer.Deserialize<LlamaConfig>(File.ReadAllText(path))
-                ?? throw new InvalidDataException($"{path}: empty model config.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not a valid Hugging Face config.json ({e.Message}).", e);
-        }
+        var config = HfConfigJson.Read<LlamaConfig>(path);
         config.Validate(path);
         return config;
     }
