@@ -1,0 +1,72 @@
+using Microsoft.Data.Sqlite;
+
+namespace Confer.Federation.Deployment;
+
+/// <summary>
+/// The tables of server.db and their version. A database written by a newer Confer is refused rather than read with
+/// the wrong assumptions; a future schema change bumps <see cref="Version"/> and adds its migration here.
+/// </summary>
+internal static class ServerSchema
+{
+    public const int Version = 1;
+
+    // Times are StoreTime stamps. A revoked client keeps its row (enrolment order, audit) but loses its token hash.
+    private const string Tables = """
+        CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS clients (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            token_hash BLOB UNIQUE,
+            enrolled_utc TEXT NOT NULL,
+            revoked_utc TEXT,
+            last_seen_utc TEXT,
+            CHECK ((token_hash IS NULL) = (revoked_utc IS NOT NULL)));
+        CREATE TABLE IF NOT EXISTS rounds (
+            round INTEGER PRIMARY KEY,
+            seconds REAL NOT NULL,
+            finished_utc TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS round_clients (
+            round INTEGER NOT NULL REFERENCES rounds(round),
+            role TEXT NOT NULL CHECK (role IN ('selected', 'returned', 'dropped')),
+            position INTEGER NOT NULL,
+            client_id TEXT NOT NULL,
+            reason TEXT,
+            PRIMARY KEY (round, role, position));
+        CREATE TABLE IF NOT EXISTS round_metrics (
+            round INTEGER NOT NULL REFERENCES rounds(round),
+            name TEXT NOT NULL,
+            value REAL,
+            PRIMARY KEY (round, name));
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            utc TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            client_id TEXT,
+            message TEXT NOT NULL);
+        """;
+
+    /// <summary>Creates the tables on a new file, or checks the version of an existing one, in one write transaction.</summary>
+    public static void Ensure(SqliteConnection connection, string path)
+    {
+        using var transaction = connection.BeginTransaction();
+        using (var create = connection.CreateCommand())
+        {
+            create.CommandText = Tables;
+            create.ExecuteNonQuery();
+        }
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT version FROM schema_version";
+        switch (read.ExecuteScalar())
+        {
+            case null:
+                read.CommandText = $"INSERT INTO schema_version (version) VALUES ({Version})";
+                read.ExecuteNonQuery();
+                break;
+            case long found when found > Version:
+                throw new InvalidDataException($"{path} has schema version {found}, written by a newer Confer than this one " +
+                                               $"(which knows version {Version}). Upgrade Confer, or use another --state folder.");
+        }
+        transaction.Commit();
+    }
+}
