@@ -23,5 +23,6 @@ internal static class Program
         GenerateCommand.Create(),
         ConvertCommand.Create(),
         BenchCommand.Create(),
+        TokenCommand.Create(),
     ];
 }
