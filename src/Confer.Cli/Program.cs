@@ -22,6 +22,7 @@ internal static class Program
         FinetuneCommand.Create(),
         GenerateCommand.Create(),
         ConvertCommand.Create(),
+        CertsCommand.Create(),
         BenchCommand.Create(),
         TokenCommand.Create(),
     ];

@@ -15,7 +15,7 @@ internal static class CliErrors
         {
             return await run();
         }
-        catch (Exception e) when (e is ConfigException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+        catch (Exception e) when (e is ConfigException or InvalidDataException or IOException
                                        or NotSupportedException or ArgumentException)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");

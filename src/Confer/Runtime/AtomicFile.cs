@@ -8,14 +8,18 @@ namespace Confer;
 /// </summary>
 public static class AtomicFile
 {
-    public static void Write(string path, Action<Stream> write)
+    /// <remarks><paramref name="unixCreateMode"/>: the permissions the file is created with on Unix (owner-only for a private
+    /// key), so its content is never readable by others, not even briefly; ignored on Windows, where the folder's ACL applies.</remarks>
+    public static void Write(string path, Action<Stream> write, UnixFileMode? unixCreateMode = null)
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var tmp = $"{full}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 20 };
+            if (unixCreateMode is { } mode && !OperatingSystem.IsWindows()) options.UnixCreateMode = mode;
+            using (var stream = new FileStream(tmp, options))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
