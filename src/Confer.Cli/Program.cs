@@ -17,6 +17,8 @@ internal static class Program
     private static IEnumerable<Command> Commands() =>
     [
         SimulateCommand.Create(),
+        ServerCommand.Create(),
+        ClientCommand.Create(),
         ReportCommand.Create(),
         PretrainCommand.Create(),
         FinetuneCommand.Create(),

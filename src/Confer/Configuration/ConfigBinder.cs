@@ -11,7 +11,28 @@ namespace Confer.Configuration;
 /// </summary>
 public static class ConfigBinder
 {
-    public static T Bind<T>(string? yamlPath, IEnumerable<string> overrides) where T : new()
+    public static T Bind<T>(string? yamlPath, IEnumerable<string> overrides) where T : new() =>
+        Apply<T>(Read(yamlPath, overrides), []);
+
+    /// <summary>
+    /// Binds one file whose keys belong to two settings classes (e.g. a run's experiment keys and a server's
+    /// deployment keys); a key neither class declares is an error listing both classes' keys.
+    /// </summary>
+    public static (TA, TB) Bind<TA, TB>(string? yamlPath, IEnumerable<string> overrides) where TA : new() where TB : new()
+    {
+        var values = Read(yamlPath, overrides);
+        var keysA = Keys<TA>().Keys.ToHashSet(StringComparer.Ordinal);
+        var keysB = Keys<TB>().Keys.ToHashSet(StringComparer.Ordinal);
+        var a = Apply<TA>(values.Where(v => !keysB.Contains(v.Key)).ToDictionary(), keysB);
+        var b = Apply<TB>(values.Where(v => keysB.Contains(v.Key)).ToDictionary(), keysA);
+        return (a, b);
+    }
+
+    /// <summary>Binds YAML text received from elsewhere (e.g. a server's run settings); <paramref name="source"/> names it in errors.</summary>
+    public static T BindText<T>(string yaml, string source) where T : new() =>
+        Apply<T>(ReadYamlText(yaml, source).ToDictionary(kv => kv.Key, kv => (kv.Value, source), StringComparer.Ordinal), []);
+
+    private static Dictionary<string, (string Value, string Source)> Read(string? yamlPath, IEnumerable<string> overrides)
     {
         var values = new Dictionary<string, (string Value, string Source)>(StringComparer.Ordinal);
         if (yamlPath is not null)
@@ -22,12 +43,17 @@ public static class ConfigBinder
             if (eq <= 0) throw new ConfigException($"--set '{o}': expected key=value, e.g. --set rounds=20.");
             values[o[..eq].Trim()] = (o[(eq + 1)..].Trim(), "--set");
         }
+        return values;
+    }
+
+    private static T Apply<T>(Dictionary<string, (string Value, string Source)> values, IEnumerable<string> otherValidKeys) where T : new()
+    {
         var settings = new T();
         var keys = Keys<T>();
         foreach (var (key, (value, source)) in values)
         {
             if (!keys.TryGetValue(key, out var property))
-                throw new ConfigException($"{source}: unknown key '{key}'. Valid keys: {string.Join(", ", keys.Keys.Order())}.");
+                throw new ConfigException($"{source}: unknown key '{key}'. Valid keys: {string.Join(", ", keys.Keys.Concat(otherValidKeys).Order())}.");
             try
             {
                 property.SetValue(settings, Parse(value, property.PropertyType));
@@ -58,10 +84,15 @@ public static class ConfigBinder
     private static IEnumerable<(string Key, string Value)> ReadYaml(string path)
     {
         if (!File.Exists(path)) throw new ConfigException($"Config file '{path}' does not exist.");
+        return ReadYamlText(File.ReadAllText(path), path);
+    }
+
+    private static IEnumerable<(string Key, string Value)> ReadYamlText(string yaml, string path)
+    {
         var stream = new YamlStream();
         try
         {
-            using var reader = new StreamReader(path);
+            using var reader = new StringReader(yaml);
             stream.Load(reader);
         }
         catch (YamlDotNet.Core.YamlException e)

@@ -106,13 +106,7 @@ public abstract class Strategy : IDisposable
         for (var i = 1; i < ordered.Count; i++)
             if (ordered[i].ClientId == ordered[i - 1].ClientId)
                 throw new InvalidClientUpdateException(ordered[i].ClientId, "two updates arrived for this client.");
-        foreach (var u in ordered)
-        {
-            if (!_issuedRanks.ContainsKey(u.ClientId))
-                throw new InvalidClientUpdateException(u.ClientId, $"no task was issued to it in round {round}.");
-            if (u.NumExamples < 1)
-                throw new InvalidClientUpdateException(u.ClientId, $"NumExamples is {u.NumExamples}; a client that trained on nothing must not send an update.");
-        }
+        foreach (var u in ordered) RequireIssued(u);
         double total = ordered.Sum(u => u.NumExamples);
         var contributions = ordered
             .Select(u => new ClientContribution(u.ClientId, u.Adapter, u.NumExamples / total, _issuedRanks[u.ClientId], Ranks.Scale))
@@ -135,6 +129,34 @@ public abstract class Strategy : IDisposable
             ordered.Sum(u => u.NumExamples),
             ordered.ToDictionary(u => u.ClientId, UplinkCost, StringComparer.Ordinal),
             metrics);
+    }
+
+    /// <summary>The LoRA rank this strategy trains <paramref name="clientId"/> at.</summary>
+    internal int RankOf(string clientId)
+    {
+        EnsureInitialised();
+        return Ranks.RankOf(clientId);
+    }
+
+    /// <summary>
+    /// Checks one update against the task issued to its client this round — keys, shapes, dtype, finite values — and
+    /// changes nothing, so a server can refuse a bad update the moment it arrives (<see cref="AggregateTrain"/> checks
+    /// again). Throws <see cref="InvalidClientUpdateException"/> naming the client and the tensor.
+    /// </summary>
+    public void CheckUpdate(ClientUpdate update)
+    {
+        RequireIssued(update);
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        ValidateUpdate(new ClientContribution(update.ClientId, update.Adapter, 1.0, _issuedRanks[update.ClientId], Ranks.Scale));
+    }
+
+    private void RequireIssued(ClientUpdate u)
+    {
+        if (!_issuedRanks.ContainsKey(u.ClientId))
+            throw new InvalidClientUpdateException(u.ClientId, $"no task was issued to it in round {_configuredRound}.");
+        if (u.NumExamples < 1)
+            throw new InvalidClientUpdateException(u.ClientId, $"NumExamples is {u.NumExamples}; a client that trained on nothing must not send an update.");
     }
 
     /// <summary>

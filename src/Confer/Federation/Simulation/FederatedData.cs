@@ -36,20 +36,11 @@ public sealed partial class FederatedData
         var kept = new List<IReadOnlyList<int>>();
         for (var i = 0; i < allocation.Clients.Count; i++)
         {
-            var id = ClientId(i);
-            var indices = allocation.Clients[i].ToArray();
-            new SplitMix64(SeedMix.Mix(s.Seed, 0, id)).Shuffle(indices);
-            var testCount = s.LocalTestFraction > 0 ? Math.Max(1, (int)Math.Round(indices.Length * s.LocalTestFraction)) : 0;
-            var train = indices.Skip(testCount);
-            if (s.MaxClientRecords > 0) train = train.Take(s.MaxClientRecords);
-            var trainIdx = train.Order().ToList();
-            var testIdx = indices.Take(testCount).Order().ToList();
-            if (trainIdx.Count == 0) throw new ConfigException($"data: client {id} has no training records after the local test split; lower local_test_fraction or use fewer clients.");
-            kept.Add(trainIdx);
-            var encoded = encoder.EncodeAll(trainIdx.Select(j => records[j]));
-            if (encoded.Examples.Count == 0)
-                throw new ConfigException($"cutoff_len: all {encoded.Total} training records of {id} lose their whole response at {s.CutoffLen} tokens; raise cutoff_len.");
-            clients.Add(new ClientData(id, encoded.Examples, encoder.EncodeAll(testIdx.Select(j => records[j])).Examples));
+            var indices = allocation.Clients[i];
+            var own = indices.Select(j => records[j]).ToList();
+            var client = ClientData.Prepare(ClientId(i), own, s, encoder);
+            kept.Add(ClientData.Split(client.Id, own.Count, s).Train.Select(p => indices[p]).ToList());
+            clients.Add(client);
         }
         var testPath = s.TestData;
         if (!File.Exists(testPath)) throw new ConfigException($"test_data: '{testPath}' does not exist.");

@@ -45,14 +45,7 @@ public sealed class SimulationEngine : IDisposable
         _clientModel = new ClientModel(_model, settings.LoraTargets);
         progress.Phase("allocating and tokenising client data");
         _data = FederatedData.Load(settings, _tokenizer);
-        _training = new TrainerOptions
-        {
-            LearningRate = settings.LearningRate, MaxSteps = settings.LocalSteps, Epochs = settings.LocalEpochs,
-            MicroBatchSize = settings.MicroBatchSize, GradientAccumulationSteps = settings.GradientAccumulation,
-            Schedule = Enum.Parse<LearningRateSchedule>(settings.Schedule, ignoreCase: true), WarmupRatio = settings.WarmupRatio,
-            WeightDecay = settings.WeightDecay, MaxGradNorm = settings.MaxGradNorm > 0 ? settings.MaxGradNorm : null,
-            PadTokenId = _tokenizer.PadId ?? 0, LogEvery = 1,
-        };
+        _training = settings.ToTrainerOptions(_tokenizer.PadId ?? 0);
         _clients = _data.Clients.Select(c => new FederatedClient(c.Id, c.Train, _training, settings.LoraDropout, settings.Seed)).ToList();
     }
 
@@ -113,7 +106,8 @@ public sealed class SimulationEngine : IDisposable
                 updates.Add(client.Fit(task, _clientModel, _progress.TrainingProgress));
                 _progress.TrainingFinished();
             }
-            var (summary, dropped) = AggregateDroppingInvalid(strategy, round, updates);
+            var (summary, dropped) = RoundAggregator.Aggregate(strategy, round, updates,
+                (client, reason) => _progress.Phase($"round {round}: dropped update from {client}: {reason}"));
             ledger.RecordUplink(summary);
             var eval = EvaluateGlobal(strategy);
             var (down, up) = ledger.RoundTotals(round);
@@ -132,52 +126,7 @@ public sealed class SimulationEngine : IDisposable
         }
     }
 
-    /// <summary>A bad update (NaN, wrong shape …) is dropped with a logged reason; the round goes on without it.</summary>
-    private (RoundSummary Summary, List<string> Dropped) AggregateDroppingInvalid(Strategy strategy, int round, List<ClientUpdate> updates)
-    {
-        var dropped = new List<string>();
-        var remaining = new List<ClientUpdate>(updates);
-        while (true)
-        {
-            try
-            {
-                return (strategy.AggregateTrain(round, remaining), dropped);
-            }
-            catch (InvalidClientUpdateException e)
-            {
-                _progress.Phase($"round {round}: dropped update from {e.ClientId}: {e.Message}");
-                dropped.Add(e.ClientId);
-                remaining.RemoveAll(u => u.ClientId == e.ClientId);
-            }
-        }
-    }
-
-    private Strategy CreateStrategy()
-    {
-        var strategy = StrategyRegistry.Create(_s.Strategy);
-        var settings = new FederationSettings
-        {
-            ClientIds = _clients.Select(c => c.Id).ToList(), LoraRank = _s.LoraRank, LoraAlpha = _s.LoraAlpha, ClientRanks = _s.ClientRanks,
-            ProximalMu = _s.ProximalMu > 0 ? _s.ProximalMu : null, ServerLearningRate = _s.ServerLearningRate > 0 ? _s.ServerLearningRate : null,
-            ServerMomentum = _s.ServerMomentum > 0 ? _s.ServerMomentum : null, ServerTau = _s.ServerTau > 0 ? _s.ServerTau : null, Seed = _s.Seed,
-        };
-        // The FedAvg family starts every client from one shared adapter; rank-heterogeneous strategies want the largest rank.
-        var rank = _s.ClientRanks.Length > 0 ? _s.ClientRanks.Max() : _s.LoraRank;
-        _clientModel.SetBase(null);
-        using (var g = new Generator(SeedMix.Mix(_s.Seed, 0)))
-            _clientModel.AttachAdapters(null, rank, _s.LoraAlpha * rank / _s.LoraRank, 0, g);
-        using var initial = _clientModel.CaptureAdapter();
-        try
-        {
-            strategy.Initialize(initial, settings);
-        }
-        catch (ArgumentException e)
-        {
-            strategy.Dispose();
-            throw new ConfigException($"strategy '{_s.Strategy}': {e.Message}");
-        }
-        return strategy;
-    }
+    private Strategy CreateStrategy() => StrategySetup.Create(_s, _clientModel, _clients.Select(c => c.Id).ToList());
 
     private LossReport EvaluateGlobal(Strategy strategy)
     {
@@ -185,35 +134,13 @@ public sealed class SimulationEngine : IDisposable
         return Evaluator.EvaluateLoss(_model, _data.GlobalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
     }
 
-    private void Checkpoint(Strategy strategy, int round)
-    {
-        var folder = _run.RoundFolder(round);
-        Directory.CreateDirectory(folder);
-        using var state = strategy.ExportState();
-        Safetensors.Save(Path.Combine(folder, "state.safetensors"), state);
-        if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, GlobalLoraConfig(strategy));
-    }
-
-    private LoraConfig GlobalLoraConfig(Strategy strategy)
-    {
-        var config = new LoraConfig { TargetModules = [.. _s.LoraTargets], Dropout = _s.LoraDropout, BaseModelNameOrPath = _s.Model };
-        var ranks = LoraKeys.ModulePaths(strategy.GlobalAdapter.Names)
-            .Select(p => (Path: p, Rank: (int)strategy.GlobalAdapter[LoraKeys.A(p)].shape[0])).ToList();
-        config.Rank = ranks.Count > 0 ? ranks.GroupBy(r => r.Rank).MaxBy(g => g.Count())!.Key : _s.LoraRank;
-        config.Alpha = strategy.GlobalLoraScale * config.Rank;
-        foreach (var (path, rank) in ranks.Where(r => r.Rank != config.Rank))
-        {
-            config.RankPattern[path] = rank;
-            config.AlphaPattern[path] = strategy.GlobalLoraScale * rank;
-        }
-        return config;
-    }
+    private void Checkpoint(Strategy strategy, int round) => StrategySetup.WriteCheckpoint(_run.RoundFolder(round), strategy, _s);
 
     private SimulationResult FinalPhase(Strategy strategy)
     {
         var fed = EvaluateGlobal(strategy);
         EvaluateClients(_s.Rounds);
-        ExportFinalModel(strategy);
+        StrategySetup.ExportFinal(_run.FinalFolder, strategy, _s, _clientModel);
         var clientSteps = _run.ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round")
             .Sum(m => m["clients"]!.AsArray().Count) * (_s.LocalSteps > 0 ? _s.LocalSteps : 0);
         var baselines = new Baselines(_s, _clientModel, _data, _training, _tokenizer.PadId ?? 0, _progress, clientSteps);
@@ -244,18 +171,6 @@ public sealed class SimulationEngine : IDisposable
             var local = Evaluator.EvaluateLoss(_model, c.LocalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
             _run.Append(new JsonObject { ["kind"] = "client_eval", ["round"] = round, ["client"] = c.Id, ["local_loss"] = local.MeanLoss, ["local_examples"] = local.Examples });
         }
-    }
-
-    /// <summary>Writes the global adapter (PEFT) and the merged model (HF safetensors + tokenizer) to final/.</summary>
-    private void ExportFinalModel(Strategy strategy)
-    {
-        var folder = _run.FinalFolder;
-        if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, GlobalLoraConfig(strategy));
-        _clientModel.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
-        LoraModel.Merge(_model);
-        _model.SavePretrained(Path.Combine(folder, "model"));
-        TokenizerFiles.CopyTo(_s.Model, Path.Combine(folder, "model"));
-        LoraModel.Detach(_model);
     }
 
     private void WriteRunDescription()

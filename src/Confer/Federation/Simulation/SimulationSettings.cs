@@ -61,6 +61,16 @@ public sealed class SimulationSettings
     [ConfigKey("baselines", "which baselines to run: local, centralized")] public string[] Baselines { get; set; } = ["local", "centralized"];
     [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = matched: local-only rounds × local_steps, centralized the federation's total client steps)")] public int BaselineSteps { get; set; }
 
+    /// <summary>The client optimiser recipe; a simulated client and a deployed client process build it the same way.</summary>
+    public Training.TrainerOptions ToTrainerOptions(int padTokenId) => new()
+    {
+        LearningRate = LearningRate, MaxSteps = LocalSteps, Epochs = LocalEpochs,
+        MicroBatchSize = MicroBatchSize, GradientAccumulationSteps = GradientAccumulation,
+        Schedule = Enum.Parse<Training.LearningRateSchedule>(Schedule, ignoreCase: true), WarmupRatio = WarmupRatio,
+        WeightDecay = WeightDecay, MaxGradNorm = MaxGradNorm > 0 ? MaxGradNorm : null,
+        PadTokenId = padTokenId, LogEvery = 1,
+    };
+
     public void Validate()
     {
         Require(Rounds >= 1, "rounds", "≥ 1");

@@ -47,6 +47,8 @@ internal sealed class UpdateValidator(IReadOnlyList<LoraModule> modules, IReadOn
             if (optional) return;
             throw new InvalidClientUpdateException(c.ClientId, $"tensor '{key}' is missing.");
         }
+        if (t.dtype != TorchSharp.torch.ScalarType.Float32)
+            throw new InvalidClientUpdateException(c.ClientId, $"tensor '{key}' has dtype {t.dtype}; updates are float32.");
         if (!t.shape.SequenceEqual(shape))
             throw new InvalidClientUpdateException(c.ClientId,
                 $"tensor '{key}' has shape [{string.Join(",", t.shape)}], expected [{string.Join(",", shape)}] (task rank {c.Rank}).");

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Confer.Configuration;
+using Confer.Federation.Deployment;
+using Confer.Federation.Simulation;
+using Spectre.Console;
+
+namespace Confer.Cli.Commands;
+
+/// <summary>
+/// <c>confer server --config run.yaml</c>: the deployed federation's server. The YAML holds the experiment keys of
+/// <c>confer simulate</c> plus the deployment keys (listen address, state folder, TLS files, deadlines …).
+/// </summary>
+internal static class ServerCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config", "-c") { Description = "run YAML: experiment keys (as for simulate) plus deployment keys (see --list-keys)" };
+        var set = new Option<string[]>("--set") { Description = "override a key, e.g. --set rounds=20 (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var listKeys = new Option<bool>("--list-keys") { Description = "print the deployment keys with their defaults and exit" };
+        var command = new Command("server", "Run the federation server: clients on other machines connect over gRPC with TLS and per-client tokens.")
+        {
+            config, set, listKeys,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            if (parse.GetValue(listKeys))
+            {
+                var table = new Table().AddColumn("key").AddColumn("default").AddColumn("meaning");
+                foreach (var (key, _, value, description) in ConfigBinder.Describe(new ServerSettings()))
+                    table.AddRow(Markup.Escape(key), Markup.Escape(value), Markup.Escape(description));
+                AnsiConsole.Write(table);
+                AnsiConsole.MarkupLine("Experiment keys are those of [bold]confer simulate --list-keys[/].");
+                return 0;
+            }
+            var (run, server) = ConfigBinder.Bind<SimulationSettings, ServerSettings>(parse.GetValue(config), parse.GetValue(set) ?? []);
+            try
+            {
+                await FederationServer.RunAsync(run, server, ct);
+                return 0;
+            }
+            catch (FederationServerException e)
+            {
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                return 1;
+            }
+        });
+        return command;
+    }
+}

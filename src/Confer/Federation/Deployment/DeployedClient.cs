@@ -1,0 +1,261 @@
+using Confer.Configuration;
+using Confer.Data;
+using Confer.Federation.Clients;
+using Confer.Federation.Simulation;
+using Confer.Models;
+using Confer.Models.Llama;
+using Confer.Tokenizers;
+using Confer.Transport;
+using Confer.Transport.Protocol;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using FederationGrpc = Confer.Transport.Protocol.Federation;
+
+namespace Confer.Federation.Deployment;
+
+/// <summary>
+/// <c>confer client</c>: one site's process. It joins the server, learns the run's recipe, prepares its own data
+/// exactly as a simulated client would, then polls for tasks, trains (heartbeating) and pushes updates until the run
+/// finishes. A lost server is retried with exponential back-off; a refused update is logged and the client carries
+/// on with the next round. Training happens in <see cref="FederatedClient.Fit"/>, the same code the simulation runs.
+/// </summary>
+public sealed class DeployedClient : IDisposable
+{
+    private readonly ClientSettings _settings;
+    private readonly ILogger _log;
+    private Session? _session;
+
+    public DeployedClient(ClientSettings settings, ILogger log)
+    {
+        _settings = settings;
+        _log = log;
+    }
+
+    /// <summary>Runs until the server says the run finished (0), or the server stayed unreachable for give_up_after_s (1).</summary>
+    public async Task<int> RunAsync(CancellationToken ct)
+    {
+        var token = _settings.Validate();
+        if (_settings.Threads > 0) TorchSharp.torch.set_num_threads(_settings.Threads);
+        var fingerprint = ModelFingerprint.Of(_settings.Model);
+        using var channel = ConferChannel.Create(new Uri(_settings.Server), _settings.Ca.Length > 0 ? _settings.Ca : null, token, ProtocolInfo.MaxMessageBytes);
+        var server = new FederationGrpc.FederationClient(channel);
+        var backoff = TimeSpan.FromSeconds(1);
+        DateTime? unreachableSince = null;
+        while (true)
+        {
+            try
+            {
+                var join = await server.JoinAsync(new JoinRequest
+                {
+                    ProtocolVersion = ProtocolInfo.Version, ModelFingerprint = fingerprint, LoraRank = _settings.LoraRank,
+                    MaxLocalSteps = _settings.MaxLocalSteps, ClientVersion = typeof(DeployedClient).Assembly.GetName().Version?.ToString() ?? "",
+                }, deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: ct);
+                unreachableSince = null;
+                backoff = TimeSpan.FromSeconds(1);
+                var session = Prepare(join);
+                _log.LogInformation("Joined as {Client}; {Examples} local training examples", join.ClientId, session.Client.TrainData.Count);
+                if (await ServeAsync(server, session, join.HeartbeatSeconds, ct).ConfigureAwait(false)) return 0;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+            {
+                throw new ConfigException($"the server refused this client's token: {e.Status.Detail}");
+            }
+            catch (RpcException e) when (Inner<System.Security.Authentication.AuthenticationException>(e) is { } tls)
+            {
+                throw new ConfigException($"TLS: the server at {_settings.Server} is not trusted ({tls.Message}); pass --ca with the CA certificate that signed it (ca.crt from `confer certs`).");
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied)
+            {
+                throw new ConfigException($"the server refused to let this client join: {e.Status.Detail}");
+            }
+            catch (Exception e) when (IsConnectionFailure(e) && !ct.IsCancellationRequested)
+            {
+                unreachableSince ??= DateTime.UtcNow;
+                var down = DateTime.UtcNow - unreachableSince.Value;
+                if (_settings.GiveUpAfterSeconds > 0 && down.TotalSeconds > _settings.GiveUpAfterSeconds)
+                {
+                    _log.LogError("Server unreachable for {Seconds:0} s; giving up", down.TotalSeconds);
+                    return 1;
+                }
+                var wait = backoff * (0.75 + 0.5 * Random.Shared.NextDouble());
+                _log.LogWarning("Server unreachable ({Reason}); retrying in {Seconds:0.0} s", Describe(e), wait.TotalSeconds);
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+                backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, _settings.MaxBackoffSeconds));
+            }
+        }
+    }
+
+    /// <summary>Polls and runs tasks; true when the run finished.</summary>
+    private async Task<bool> ServeAsync(FederationGrpc.FederationClient server, Session session, int heartbeatSeconds, CancellationToken ct)
+    {
+        var wait = Math.Max(1, heartbeatSeconds);
+        while (true)
+        {
+            var poll = await server.PollAsync(new PollRequest { WaitSeconds = wait }, deadline: DateTime.UtcNow.AddSeconds(wait + 30), cancellationToken: ct);
+            switch (poll.Kind)
+            {
+                case PollReply.Types.Kind.Finished:
+                    _log.LogInformation("The run finished (round {Round}); exiting", poll.Round);
+                    return true;
+                case PollReply.Types.Kind.Task:
+                    await RunTaskAsync(server, session, poll.TaskId, heartbeatSeconds, ct).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    private async Task RunTaskAsync(FederationGrpc.FederationClient server, Session session, string taskId, int heartbeatSeconds, CancellationToken ct)
+    {
+        ClientTask task;
+        try
+        {
+            task = await FetchAsync(server, session.ClientId, taskId, ct).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition)
+        {
+            _log.LogInformation("Task {Task} is gone: {Detail}", taskId, e.Status.Detail);
+            return;
+        }
+        _log.LogInformation("Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
+        using var abandon = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var heartbeat = HeartbeatAsync(server, taskId, heartbeatSeconds, abandon);
+        ClientUpdate update;
+        try
+        {
+            update = await Task.Run(() => session.Client.Fit(task, session.Model, null, abandon.Token), abandon.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            _log.LogWarning("Round {Round}: the server closed this task; training abandoned", task.Round);
+            return;
+        }
+        finally
+        {
+            await abandon.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+        }
+        using (update.Adapter)
+        {
+            try
+            {
+                var reply = await PushAsync(server, taskId, task.Round, update, ct).ConfigureAwait(false);
+                _log.LogInformation("Round {Round}: {Reply}", task.Round, reply);
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.AlreadyExists or StatusCode.InvalidArgument)
+            {
+                _log.LogWarning("Round {Round}: update refused: {Detail}", task.Round, e.Status.Detail);
+            }
+        }
+    }
+
+    private static async Task<ClientTask> FetchAsync(FederationGrpc.FederationClient server, string clientId, string taskId, CancellationToken ct)
+    {
+        using var call = server.FetchTask(new FetchTaskRequest { TaskId = taskId }, cancellationToken: ct);
+        var stream = call.ResponseStream;
+        if (!await stream.MoveNext(ct).ConfigureAwait(false) || stream.Current.BodyCase != TaskMessage.BodyOneofCase.Header)
+            throw new InvalidDataException($"task {taskId}: the server's stream did not start with a task header.");
+        var header = stream.Current.Header;
+        using var reader = new TensorFrameReader(long.MaxValue);
+        while (await stream.MoveNext(ct).ConfigureAwait(false)) reader.Add(stream.Current.Frame);
+        reader.Complete(new Dictionary<string, int>
+        {
+            [ProtocolInfo.AdapterSection] = header.AdapterTensors, [ProtocolInfo.BaseDeltaSection] = header.BaseDeltaTensors,
+        });
+        var adapter = reader.Take(ProtocolInfo.AdapterSection);
+        var baseDelta = reader.Take(ProtocolInfo.BaseDeltaSection);
+        // The base delta is only read while the adapters are attached (Fit); the task owns the adapter.
+        return new ClientTask(header.Round, clientId, adapter.Count > 0 ? adapter : Dispose(adapter), baseDelta.Count > 0 ? baseDelta : Dispose(baseDelta),
+            header.LoraRank, header.LoraAlpha, header.FreezeLoraA, header.ProximalMu, TransferCost.Zero);
+    }
+
+    private static NamedTensors? Dispose(NamedTensors tensors)
+    {
+        tensors.Dispose();
+        return null;
+    }
+
+    private static async Task<string> PushAsync(FederationGrpc.FederationClient server, string taskId, int round, ClientUpdate update, CancellationToken ct)
+    {
+        using var call = server.PushUpdate(cancellationToken: ct);
+        var header = new UpdateHeader { TaskId = taskId, Round = round, NumExamples = update.NumExamples, Tensors = update.Adapter.Count };
+        foreach (var (k, v) in update.Metrics) header.Metrics[k] = v;
+        await call.RequestStream.WriteAsync(new UpdateMessage { Header = header }, ct).ConfigureAwait(false);
+        foreach (var frame in TensorFrameWriter.Frames(ProtocolInfo.UpdateSection, update.Adapter))
+            await call.RequestStream.WriteAsync(new UpdateMessage { Frame = frame }, ct).ConfigureAwait(false);
+        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        return (await call.ResponseAsync.ConfigureAwait(false)).Message;
+    }
+
+    /// <summary>Tells the server this client is alive every interval; cancels training when the server says the task closed.</summary>
+    private async Task HeartbeatAsync(FederationGrpc.FederationClient server, string taskId, int seconds, CancellationTokenSource abandon)
+    {
+        try
+        {
+            while (!abandon.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Max(1, seconds)), abandon.Token).ConfigureAwait(false);
+                try
+                {
+                    var reply = await server.HeartbeatAsync(new HeartbeatRequest { TaskId = taskId }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: abandon.Token);
+                    if (!reply.TaskOpen) await abandon.CancelAsync().ConfigureAwait(false);
+                }
+                catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+                {
+                    // The server may be restarting: keep training; the push will tell whether the task still counts.
+                    _log.LogDebug("Heartbeat failed: {Detail}", e.Status.Detail);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Training ended or was abandoned.
+        }
+    }
+
+    /// <summary>Builds (once per run recipe) the model, data and trainer this client uses.</summary>
+    private Session Prepare(JoinReply join)
+    {
+        if (_session is { } s && s.RunYaml == join.RunConfigYaml && s.ClientId == join.ClientId) return s;
+        _session?.Dispose();
+        var run = ConfigBinder.BindText<SimulationSettings>(join.RunConfigYaml, "the server's run config");
+        var tokenizer = TextTokenizer.FromPretrained(_settings.Model);
+        var encoder = new ExampleEncoder(tokenizer, Prompter.Load(run.Template), new ExampleEncoderOptions { MaxLength = run.CutoffLen, TrainOnInputs = run.TrainOnInputs });
+        var data = ClientData.Prepare(join.ClientId, InstructionRecordReader.Load(_settings.Data), run, encoder);
+        var training = run.ToTrainerOptions(tokenizer.PadId ?? 0);
+        if (_settings.MaxLocalSteps > 0)
+            training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
+        var model = LlamaForCausalLM.FromPretrained(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientModel(model, run.LoraTargets),
+            new FederatedClient(join.ClientId, data.Train, training, run.LoraDropout, run.Seed));
+        return _session;
+    }
+
+    private static bool IsConnectionFailure(Exception e) =>
+        e is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown or StatusCode.Cancelled or StatusCode.Aborted }
+            or HttpRequestException or IOException;
+
+    private static T? Inner<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is T t) return t;
+        return null;
+    }
+
+    private static string Describe(Exception e) => e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
+
+    public void Dispose() => _session?.Dispose();
+
+    private sealed class Session(string runYaml, string clientId, ClientModel model, FederatedClient client) : IDisposable
+    {
+        public string RunYaml { get; } = runYaml;
+        public string ClientId { get; } = clientId;
+        public ClientModel Model { get; } = model;
+        public FederatedClient Client { get; } = client;
+
+        public void Dispose()
+        {
+            Model.Dispose();
+            Model.Model.Dispose();
+        }
+    }
+}
