@@ -52,6 +52,7 @@ internal sealed class TokenAuthInterceptor(ServerStore store, ILogger<TokenAuthI
             throw new RpcException(new Status(StatusCode.Unauthenticated,
                 $"{why}; ask the server operator for a token (`confer token add <client-id>`) and pass it with --token."));
         }
+        store.Touch(clientId, DateTime.UtcNow);
         context.GetHttpContext().Items[ClientKey] = clientId;
     }
 }

@@ -73,7 +73,8 @@ internal sealed class RoundCoordinator
         var rank = _strategy.RankOf(clientId);
         if (request.LoraRank != 0 && request.LoraRank != rank)
             throw Refuse(StatusCode.FailedPrecondition, clientId, $"declares lora_r {request.LoraRank} but this run trains it at rank {rank}; set lora_r: {rank} or leave it out.");
-        _presence.Seen(clientId);
+        // Joining is not yet being available: the client now prepares its data and model, and counts as connected
+        // from its first poll, so a slow start is not mistaken for a crash.
         _log.LogInformation("Client {Client} joined (max_local_steps {Budget})", clientId, request.MaxLocalSteps);
         Signal();
         return new JoinReply

@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using Confer.Federation.Deployment;
+using Confer.Federation.Simulation;
+using Confer.Tests.Data;
+using Confer.Transport;
+
+namespace Confer.Tests.Deployment;
+
+/// <summary>
+/// A real deployment on 127.0.0.1 for tests: a dev CA and server certificate, one token per client, a run YAML, and
+/// the <c>confer</c> CLI started as separate server and client processes (the same binary a user runs). Killing a
+/// process is SIGKILL, i.e. <c>kill -9</c>.
+/// </summary>
+internal sealed class DeploymentHarness : IDisposable
+{
+    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Confer.Cli.dll");
+    private readonly TempDir _dir = new();
+    private readonly List<RunningProcess> _processes = [];
+    private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
+
+    public DeploymentHarness(int clients, string? extraYaml = null)
+    {
+        ClientCount = clients;
+        var data = Directory.CreateDirectory(_dir.File("data")).FullName;
+        for (var i = 0; i < clients; i++)
+            File.Copy(DataPaths.DollyShard($"local_training_{i}.json"), Path.Combine(data, $"local_training_{i}.json"));
+        var test = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(DataPaths.DollyShard("global_test.json")))!.AsArray();
+        File.WriteAllText(Path.Combine(data, "test.json"), new JsonArray([.. test.Take(16).Select(r => r!.DeepClone())]).ToJsonString());
+        DevCertificates.Create(_dir.File("certs"), ["localhost", "127.0.0.1"]);
+        using (var store = ServerStore.Open(StateFolder))
+            for (var i = 0; i < clients; i++) _tokens[ClientId(i)] = store.IssueToken(ClientId(i));
+        File.WriteAllText(ConfigPath, $"""
+            name: deploy
+            model: {Path.Combine(DataPaths.RepoRoot, "models", "confer-base")}
+            template: {Path.Combine(DataPaths.RepoRoot, "templates", "alpaca.json")}
+            data: {data}
+            test_data: {Path.Combine(data, "test.json")}
+            seed: 7
+            rounds: 3
+            scheduler: all
+            local_steps: 2
+            micro_batch_size: 4
+            max_client_records: 24
+            cutoff_len: 160
+            lr: 0.004
+            baselines: []
+            listen: 127.0.0.1:0
+            state: {StateFolder}
+            tls_cert: {_dir.File("certs/server.crt")}
+            tls_key: {_dir.File("certs/server.key")}
+            min_available_clients: {clients}
+            heartbeat_s: 1
+            wait_timeout_s: 60
+            round_deadline_s: 120
+            eval_every: 0
+            linger_s: 2
+            {extraYaml ?? ""}
+            """);
+    }
+
+    public int ClientCount { get; }
+
+    public string Folder => _dir.Path;
+
+    public string StateFolder => _dir.File("state");
+
+    public string ConfigPath => _dir.File("run.yaml");
+
+    public string CaPath => _dir.File("certs/ca.crt");
+
+    public static string ClientId(int i) => FederatedData.ClientId(i);
+
+    public string Token(int i) => _tokens[ClientId(i)];
+
+    public string ClientData(int i) => Path.Combine(_dir.Path, "data", $"local_training_{i}.json");
+
+    public string FinalAdapter => Path.Combine(StateFolder, "final", "adapter", "adapter_model.safetensors");
+
+    /// <summary>The experiment keys alone, as <c>confer simulate</c> would read them from the same file.</summary>
+    public SimulationSettings SimulationSettings(string output)
+    {
+        var (run, _) = Confer.Configuration.ConfigBinder.Bind<SimulationSettings, ServerSettings>(ConfigPath, [$"output={output}"]);
+        return run;
+    }
+
+    public RunningProcess StartServer()
+    {
+        var endpoint = Path.Combine(StateFolder, "endpoint.json");
+        if (File.Exists(endpoint)) File.Delete(endpoint);
+        var server = Start("server", "server", "--config", ConfigPath);
+        var until = DateTime.UtcNow.AddSeconds(90);
+        while (!File.Exists(endpoint))
+        {
+            if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{server.Output}");
+            if (DateTime.UtcNow > until) throw new TimeoutException($"the server did not start within 90 s:\n{server.Output}");
+            Thread.Sleep(100);
+        }
+        Url = JsonNode.Parse(File.ReadAllText(endpoint))!["url"]!.GetValue<string>();
+        return server;
+    }
+
+    public string Url { get; private set; } = "";
+
+    public RunningProcess StartClient(int i, string? token = null, params string[] extra) =>
+        Start(ClientId(i), ["client", "--server", Url, "--token", token ?? Token(i), "--ca", CaPath, "--data", ClientData(i),
+            "--model", Path.Combine(DataPaths.RepoRoot, "models", "confer-base"), "--set", "threads=1", "--set", "max_backoff_s=2", .. extra]);
+
+    /// <summary>The server's <c>/status</c> JSON, fetched over TLS trusting only the test CA.</summary>
+    public async Task<JsonObject> StatusAsync(CancellationToken ct)
+    {
+        using var http = new HttpClient(TrustingHandler());
+        return (await http.GetFromJsonAsync<JsonObject>(Url + "/status", ct))!;
+    }
+
+    /// <summary>Polls <c>/status</c> until <paramref name="condition"/> holds.</summary>
+    public async Task<JsonObject> WaitForStatusAsync(Func<JsonObject, bool> condition, TimeSpan timeout, RunningProcess server, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{server.Output}");
+            var status = await StatusAsync(ct);
+            if (condition(status)) return status;
+            if (DateTime.UtcNow > until) throw new TimeoutException($"status never matched; last: {status.ToJsonString()}\nserver log:\n{server.Output}");
+            await Task.Delay(100, ct);
+        }
+    }
+
+    public SocketsHttpHandler TrustingHandler()
+    {
+        var ca = X509CertificateLoader.LoadCertificateFromFile(CaPath);
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.Add(ca);
+        return handler;
+    }
+
+    private RunningProcess Start(string name, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataPaths.RepoRoot };
+        info.ArgumentList.Add(Cli);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["NO_COLOR"] = "1";
+        var p = new RunningProcess(name, Process.Start(info)!);
+        _processes.Add(p);
+        return p;
+    }
+
+    /// <summary>Every process's output, for assertion messages.</summary>
+    public string Logs => string.Join("\n", _processes.Select(p => p.Output));
+
+    /// <summary>Waits for a process to exit with <paramref name="expectedCode"/>; otherwise fails with every process's log.</summary>
+    public async Task ExpectExitAsync(RunningProcess process, int expectedCode, TimeSpan timeout, CancellationToken ct)
+    {
+        int code;
+        try
+        {
+            code = await process.WaitForExitAsync(timeout, ct);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{process.Name} did not exit within {timeout}.\n{Logs}");
+            return;
+        }
+        Assert.True(code == expectedCode, $"{process.Name} exited with {code}, expected {expectedCode}.\n{Logs}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _processes) p.Dispose();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>A child process whose output is collected for assertion messages.</summary>
+internal sealed class RunningProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    public RunningProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output) return $"--- {Name} ---\n{_output}";
+        }
+    }
+
+    /// <summary>SIGKILL: no cleanup, no flush — what a crash or <c>kill -9</c> does.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{Name} did not exit within {timeout}:\n{Output}");
+        }
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started or already reaped.
+        }
+        _process.Dispose();
+    }
+}
