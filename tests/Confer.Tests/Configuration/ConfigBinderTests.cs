@@ -50,4 +50,32 @@ public class ConfigBinderTests
         Assert.Contains("integer", e.Message);
         Assert.Throws<ConfigException>(() => ConfigBinder.Bind<Settings>(null, ["rounds"]));
     }
+
+    [Fact]
+    public void OneFileBindsTwoSettingsClassesAndRejectsKeysOfNeither()
+    {
+        var path = Yaml("rounds: 7\nstate: /srv/fl\nheartbeat_s: 2.5\n");
+        var (run, server) = ConfigBinder.Bind<Confer.Federation.Simulation.SimulationSettings, Confer.Federation.Deployment.ServerSettings>(path, ["min_returned=2"]);
+        Assert.Equal(7, run.Rounds);
+        Assert.Equal("/srv/fl", server.State);
+        Assert.Equal(2.5, server.HeartbeatSeconds);
+        Assert.Equal(2, server.MinReturned);
+
+        var bad = Yaml("rounds: 7\nheartbeat: 2\n");
+        var e = Assert.Throws<ConfigException>(() =>
+            ConfigBinder.Bind<Confer.Federation.Simulation.SimulationSettings, Confer.Federation.Deployment.ServerSettings>(bad, []));
+        Assert.Contains("'heartbeat'", e.Message);
+        Assert.Contains("heartbeat_s", e.Message);
+        Assert.Contains("rounds", e.Message);
+    }
+
+    [Fact]
+    public void YamlTextFromElsewhereBindsLikeAFile()
+    {
+        var run = new Confer.Federation.Simulation.SimulationSettings { Rounds = 9, LearningRate = 3e-4, LoraTargets = ["q_proj", "v_proj"] };
+        var back = ConfigBinder.BindText<Confer.Federation.Simulation.SimulationSettings>(ConfigBinder.ToYaml(run), "the server's run config");
+        Assert.Equal(ConfigBinder.ToYaml(run), ConfigBinder.ToYaml(back));
+        var e = Assert.Throws<ConfigException>(() => ConfigBinder.BindText<Settings>("nope: 1\n", "the server's run config"));
+        Assert.Contains("the server's run config", e.Message);
+    }
 }
