@@ -39,7 +39,14 @@ internal static class ClientCommand
             var settings = ConfigBinder.Bind<ClientSettings>(parse.GetValue(config), overrides);
             using var logs = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
             using var client = new DeployedClient(settings, logs.CreateLogger("Confer.Client"));
-            return await client.RunAsync(ct);
+            try
+            {
+                return await client.RunAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return 130;
+            }
         });
         return command;
     }

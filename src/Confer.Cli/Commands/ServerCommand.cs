@@ -43,6 +43,11 @@ internal static class ServerCommand
                 AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
                 return 1;
             }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                AnsiConsole.MarkupLine("stopped; every committed round is kept — run the same command to continue.");
+                return 130;
+            }
         });
         return command;
     }

@@ -18,7 +18,8 @@ namespace Confer.Federation.Deployment;
 /// issues their tasks, waits until each has returned, gone silent or missed the deadline, aggregates what arrived,
 /// and commits the result (safetensors, then one SQLite transaction) before the next round starts — so a server
 /// killed at any moment restarts from its last committed round. Every public method is safe to call from gRPC
-/// threads; the strategy is only touched under <see cref="_gate"/>.
+/// threads: round bookkeeping is guarded by <see cref="_gate"/> (held briefly), the strategy and model by
+/// <see cref="_strategyLock"/> (held for aggregation, evaluation and checkpoints, which polls never wait for).
 /// </summary>
 internal sealed class RoundCoordinator
 {
@@ -37,6 +38,7 @@ internal sealed class RoundCoordinator
     private readonly string _runYaml;
     private readonly string _processNonce = Guid.NewGuid().ToString("N")[..8];
     private readonly object _gate = new();
+    private readonly object _strategyLock = new();
     private TaskCompletionSource _changed = NewSignal();
     private OpenRound? _open;
     private string _phase = "starting";
@@ -222,7 +224,7 @@ internal sealed class RoundCoordinator
         var update = new ClientUpdate(clientId, reader.Take(ProtocolInfo.UpdateSection), header.NumExamples, header.Metrics.ToDictionary());
         try
         {
-            lock (_gate) _strategy.CheckUpdate(update);
+            lock (_strategyLock) _strategy.CheckUpdate(update);
             if (UpdateNormBound.Violation(update.Adapter, round.Task(clientId).Adapter, _server.MaxUpdateNorm) is { } violation)
                 throw new UpdateRejected(violation);
             return update;
@@ -250,7 +252,7 @@ internal sealed class RoundCoordinator
         if (first > 1) _log.LogInformation("Resuming after round {Round} (state in {State})", first - 1, _server.State);
         for (var round = first; round <= _run.Rounds; round++) await RunRoundAsync(round, ct).ConfigureAwait(false);
         SetPhase("exporting");
-        lock (_gate) StrategySetup.ExportFinal(Path.Combine(_server.State, "final"), _strategy, _run, _model.ClientModel);
+        lock (_strategyLock) StrategySetup.ExportFinal(Path.Combine(_server.State, "final"), _strategy, _run, _model.ClientModel);
         _store.SetMeta(FinishedKey, DateTime.UtcNow.ToString("O"));
         lock (_gate) Finished = true;
         SetPhase("finished");
@@ -315,17 +317,22 @@ internal sealed class RoundCoordinator
 
     private OpenRound Open(int round, int attempt, IReadOnlyList<string> selected)
     {
-        lock (_gate)
+        OpenRound open;
+        lock (_strategyLock)
         {
             var tasks = _strategy.ConfigureTrain(round, selected);
             var baseDelta = _strategy.MergedDelta.Count > 0 ? _strategy.MergedDelta.Clone() : null;
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(_server.RoundDeadlineSeconds);
-            _open = new OpenRound(round, attempt, $"{round}.{attempt}.{_processNonce}", tasks, baseDelta, deadline);
+            open = new OpenRound(round, attempt, $"{round}.{attempt}.{_processNonce}", tasks, baseDelta, deadline);
+        }
+        lock (_gate)
+        {
+            _open = open;
             _round = round;
             _phase = "training";
         }
         Signal();
-        return _open;
+        return open;
     }
 
     private async Task WaitForUpdatesAsync(OpenRound open, CancellationToken ct)
@@ -357,7 +364,7 @@ internal sealed class RoundCoordinator
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var dropped = open.Dropped.Select(d => new DroppedClient(d.Key, d.Value)).ToList();
         RoundSummary summary;
-        lock (_gate)
+        lock (_strategyLock)
         {
             (summary, _) = RoundAggregator.Aggregate(_strategy, open.Round, updates, (client, reason) =>
             {
