@@ -76,49 +76,8 @@ public sealed class LocalTrainer
         var device = parameters[0].device;
         var batcher = new Batcher(examples, Options.MicroBatchSize, Options.Seed, shuffle: true, groupByLength: Options.GroupByLength);
         var totalSteps = TotalSteps(examples.Count);
-        var warmup = ScheduleMultiplier.WarmupSteps(Options, totalSteps);
-        var losses = new List<double>(totalSteps);
-        double lossSum = 0;
-        long tokens = 0, targets = 0, seen = 0, tokensSinceReport = 0;
-        var clock = Stopwatch.StartNew();
-        var lastReport = TimeSpan.Zero;
-
-        foreach (var (epoch, microBatches) in PlanSteps(batcher, totalSteps))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var step = losses.Count;
-            var lr = Options.LearningRate * ScheduleMultiplier.At(Options.Schedule, step, warmup, totalSteps);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-
-            using var scope = torch.NewDisposeScope();
-            optimizer.zero_grad();
-            var stats = AccumulateGradients(model, microBatches, Options.PadTokenId, device);
-            var gradNorm = double.NaN;
-            if (stats.TargetTokens > 0) // a step whose examples have no target token carries no signal: skip the update
-            {
-                proximal?.AddGradient();
-                gradNorm = Options.MaxGradNorm is { } maxNorm
-                    ? nn.utils.clip_grad_norm_(parameters, maxNorm)
-                    : GradientNorm(parameters);
-                optimizer.step();
-            }
-
-            losses.Add(stats.MeanLoss);
-            lossSum += stats.LossSum;
-            tokens += stats.Tokens;
-            targets += stats.TargetTokens;
-            seen += stats.Examples;
-            tokensSinceReport += stats.Tokens;
-            if (progress is not null && (losses.Count % Options.LogEvery == 0 || losses.Count == totalSteps))
-            {
-                var now = clock.Elapsed;
-                var seconds = Math.Max((now - lastReport).TotalSeconds, 1e-9);
-                progress(new TrainProgress(losses.Count, totalSteps, epoch, stats.MeanLoss, lr, tokensSinceReport / seconds, gradNorm));
-                lastReport = now;
-                tokensSinceReport = 0;
-            }
-        }
-        return new TrainResult(losses.Count, targets == 0 ? double.NaN : lossSum / targets, tokens, targets, seen, clock.Elapsed.TotalSeconds, losses);
+        return new OptimizerStepLoop(Options, parameters, optimizer, proximal).Run(PlanSteps(batcher, totalSteps), totalSteps,
+            microBatches => AccumulateGradients(model, microBatches, Options.PadTokenId, device), progress, cancellationToken);
     }
 
     /// <summary>
@@ -146,13 +105,6 @@ public sealed class LocalTrainer
             lossSum += summed.item<float>();
         }
         return new StepStats(lossSum, tokens, targets, examples);
-    }
-
-    private static double GradientNorm(IReadOnlyList<Parameter> parameters)
-    {
-        using var _ = no_grad();
-        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float32).square().sum()).ToList();
-        return squares.Count == 0 ? 0 : Math.Sqrt(torch.stack(squares).sum().item<float>());
     }
 
     /// <summary>Groups each epoch's micro-batches into optimiser steps; the last step of an epoch may be short

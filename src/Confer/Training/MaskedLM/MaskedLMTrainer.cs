@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Confer.Data;
 using Confer.Models.Bert;
 using TorchSharp;
@@ -74,55 +73,30 @@ public sealed class MaskedLMTrainer
     {
         var device = parameters[0].device;
         var totalSteps = TotalSteps(blocks.Count);
-        var warmup = ScheduleMultiplier.WarmupSteps(Options, totalSteps);
-        var losses = new List<double>(totalSteps);
+        return new OptimizerStepLoop(Options, parameters, optimizer).Run(PlanSteps(blocks.Count, totalSteps), totalSteps,
+            microBatches => AccumulateGradients(model, masker, blocks, microBatches, device), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Masks every micro-batch of the step first, because each micro-batch's summed loss is divided by the masked-token
+    /// count of the whole step; then forward/backward per micro-batch.
+    /// </summary>
+    private static StepStats AccumulateGradients(BertForMaskedLM model, TokenMasker masker, IReadOnlyList<int[]> blocks,
+        IReadOnlyList<int[]> microBatches, Device device)
+    {
+        var batches = microBatches.Select(indices => masker.Mask(MaskedLMBatch.Stack(indices.Select(i => blocks[i]).ToList()))).ToList();
+        long targets = batches.Sum(b => b.Labels.ne(TokenMasker.IgnoreIndex).sum().item<long>());
+        long tokens = batches.Sum(b => b.InputIds.numel());
+        var examples = microBatches.Sum(m => m.Length);
+        if (targets == 0) return new StepStats(0, tokens, 0, examples);
         double lossSum = 0;
-        long tokens = 0, targets = 0, seen = 0, tokensSinceReport = 0;
-        var clock = Stopwatch.StartNew();
-        var lastReport = TimeSpan.Zero;
-
-        foreach (var (epoch, microBatches) in PlanSteps(blocks.Count, totalSteps))
+        foreach (var (inputIds, labels) in batches)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var lr = Options.LearningRate * ScheduleMultiplier.At(Options.Schedule, losses.Count, warmup, totalSteps);
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-
-            using var scope = torch.NewDisposeScope();
-            optimizer.zero_grad();
-            // Mask every micro-batch first: the step's loss is divided by the masked-token count of the whole step.
-            var batches = microBatches.Select(indices => masker.Mask(MaskedLMBatch.Stack(indices.Select(i => blocks[i]).ToList()))).ToList();
-            long stepTargets = batches.Sum(b => b.Labels.ne(TokenMasker.IgnoreIndex).sum().item<long>());
-            long stepTokens = batches.Sum(b => b.InputIds.numel());
-            double stepLoss = 0;
-            var gradNorm = double.NaN;
-            if (stepTargets > 0)
-            {
-                foreach (var (inputIds, labels) in batches)
-                {
-                    var summed = MaskedLMBatch.SummedLoss(model, inputIds.to(device), labels.to(device));
-                    summed.div(stepTargets).backward();
-                    stepLoss += summed.item<float>();
-                }
-                gradNorm = Options.MaxGradNorm is { } maxNorm ? nn.utils.clip_grad_norm_(parameters, maxNorm) : GradientNorm(parameters);
-                optimizer.step();
-            }
-
-            losses.Add(stepTargets == 0 ? double.NaN : stepLoss / stepTargets);
-            lossSum += stepLoss;
-            tokens += stepTokens;
-            targets += stepTargets;
-            seen += microBatches.Sum(m => m.Length);
-            tokensSinceReport += stepTokens;
-            if (progress is not null && (losses.Count % Options.LogEvery == 0 || losses.Count == totalSteps))
-            {
-                var now = clock.Elapsed;
-                var seconds = Math.Max((now - lastReport).TotalSeconds, 1e-9);
-                progress(new TrainProgress(losses.Count, totalSteps, epoch, losses[^1], lr, tokensSinceReport / seconds, gradNorm));
-                lastReport = now;
-                tokensSinceReport = 0;
-            }
+            var summed = MaskedLMBatch.SummedLoss(model, inputIds.to(device), labels.to(device));
+            summed.div(targets).backward();
+            lossSum += summed.item<float>();
         }
-        return new TrainResult(losses.Count, targets == 0 ? double.NaN : lossSum / targets, tokens, targets, seen, clock.Elapsed.TotalSeconds, losses);
+        return new StepStats(lossSum, tokens, targets, examples);
     }
 
     /// <summary>Each epoch shuffles the block indices (SplitMix64 for the seed and epoch), cuts micro-batches and groups
@@ -141,13 +115,6 @@ public sealed class MaskedLMTrainer
                 if (++planned == totalSteps) yield break;
             }
         }
-    }
-
-    private static double GradientNorm(IReadOnlyList<Parameter> parameters)
-    {
-        using var _ = no_grad();
-        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.square().sum()).ToList();
-        return squares.Count == 0 ? 0 : Math.Sqrt(torch.stack(squares).sum().item<float>());
     }
 
     private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters) => Options.CreateAdamW(parameters);
