@@ -55,9 +55,9 @@ internal sealed class TensorFrameReader(long maxTotalBytes) : IDisposable
             throw new TensorStreamException(p.Name, $"the stream ended after {p.Received} of {p.ByteLength} bytes (truncated).");
         foreach (var (section, expected) in expectedCounts)
             if (Count(section) != expected)
-                throw new TensorStreamException(section, $"the stream held {Count(section)} tensors in '{section}', its header announced {expected} (truncated).");
+                throw new TensorStreamException(null, $"the stream held {Count(section)} tensors in '{section}', its header announced {expected} (truncated).");
         var extra = _sections.Keys.Where(s => !expectedCounts.ContainsKey(s)).ToList();
-        if (extra.Count > 0) throw new TensorStreamException(extra[0], $"section '{extra[0]}' was not announced.");
+        if (extra.Count > 0) throw new TensorStreamException(null, $"section '{extra[0]}' was not announced.");
     }
 
     /// <summary>Hands the tensors of <paramref name="section"/> to the caller (empty when none arrived).</summary>
@@ -65,7 +65,7 @@ internal sealed class TensorFrameReader(long maxTotalBytes) : IDisposable
 
     private Pending Begin(TensorFrame frame)
     {
-        if (frame.Name.Length == 0) throw new TensorStreamException("?", "a tensor's first frame must carry its name.");
+        if (frame.Name.Length == 0) throw new TensorStreamException(null, "a tensor's first frame must carry its name.");
         if (frame.Section.Length == 0) throw new TensorStreamException(frame.Name, "the first frame carries no section.");
         if (_sections.TryGetValue(frame.Section, out var existing) && existing.Contains(frame.Name))
             throw new TensorStreamException(frame.Name, "sent twice.");
@@ -135,8 +135,12 @@ internal sealed class TensorFrameReader(long maxTotalBytes) : IDisposable
     }
 }
 
-/// <summary>A tensor stream that cannot be trusted: truncated, corrupted, oversized or malformed.</summary>
-internal sealed class TensorStreamException(string tensor, string reason) : Exception($"tensor '{tensor}': {reason}")
+/// <summary>
+/// A tensor stream that cannot be trusted: truncated, corrupted, oversized or malformed. The message names the
+/// tensor when one is at fault; a stream-level fault (a missing tensor count, an unannounced section) names none
+/// rather than passing a section off as a tensor.
+/// </summary>
+internal sealed class TensorStreamException(string? tensor, string reason) : Exception(tensor is null ? reason : $"tensor '{tensor}': {reason}")
 {
-    public string Tensor { get; } = tensor;
+    public string? Tensor { get; } = tensor;
 }

@@ -22,7 +22,9 @@ internal sealed class DeploymentHarness : IDisposable
     private readonly List<RunningProcess> _processes = [];
     private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
 
-    public DeploymentHarness(int clients, string? extraYaml = null)
+    /// <param name="clients">clients enrolled (client_0 …), each with a token and its own Dolly shard.</param>
+    /// <param name="overrides">run keys to replace or add, e.g. <c>["rounds"] = "2"</c>; a YAML file may not name a key twice.</param>
+    public DeploymentHarness(int clients, IReadOnlyDictionary<string, string>? overrides = null)
     {
         ClientCount = clients;
         var data = Directory.CreateDirectory(_dir.File("data")).FullName;
@@ -33,34 +35,58 @@ internal sealed class DeploymentHarness : IDisposable
         DevCertificates.Create(_dir.File("certs"), ["localhost", "127.0.0.1"]);
         using (var store = ServerStore.Open(StateFolder))
             for (var i = 0; i < clients; i++) _tokens[ClientId(i)] = store.IssueToken(ClientId(i));
-        File.WriteAllText(ConfigPath, $"""
-            name: deploy
-            model: {Path.Combine(DataPaths.RepoRoot, "models", "confer-base")}
-            template: {Path.Combine(DataPaths.RepoRoot, "templates", "alpaca.json")}
-            data: {data}
-            test_data: {Path.Combine(data, "test.json")}
-            seed: 7
-            rounds: 3
-            scheduler: all
-            local_steps: 2
-            micro_batch_size: 4
-            max_client_records: 24
-            cutoff_len: 160
-            lr: 0.004
-            baselines: []
-            listen: 127.0.0.1:0
-            state: {StateFolder}
-            tls_cert: {_dir.File("certs/server.crt")}
-            tls_key: {_dir.File("certs/server.key")}
-            min_available_clients: {clients}
-            heartbeat_s: 1
-            wait_timeout_s: 60
-            round_deadline_s: 120
-            eval_every: 0
-            linger_s: 2
-            {extraYaml ?? ""}
-            """);
+        var keys = new List<KeyValuePair<string, string>>
+        {
+            new("name", "deploy"),
+            new("model", ModelFolder),
+            new("template", Path.Combine(DataPaths.RepoRoot, "templates", "alpaca.json")),
+            new("data", data),
+            new("test_data", Path.Combine(data, "test.json")),
+            new("seed", "7"),
+            new("rounds", "3"),
+            new("scheduler", "all"),
+            new("local_steps", "2"),
+            new("micro_batch_size", "4"),
+            new("max_client_records", "24"),
+            new("cutoff_len", "160"),
+            new("lr", "0.004"),
+            new("baselines", "[]"),
+            new("listen", "127.0.0.1:0"),
+            new("state", StateFolder),
+            new("tls_cert", _dir.File("certs/server.crt")),
+            new("tls_key", _dir.File("certs/server.key")),
+            new("min_available_clients", $"{clients}"),
+            new("heartbeat_s", "1"),
+            new("wait_timeout_s", "60"),
+            new("round_deadline_s", "120"),
+            new("eval_every", "0"),
+            new("linger_s", "2"),
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+        {
+            var at = keys.FindIndex(k => k.Key == key);
+            if (at >= 0) keys[at] = new(key, value);
+            else keys.Add(new(key, value));
+        }
+        File.WriteAllLines(ConfigPath, keys.Select(k => $"{k.Key}: {k.Value}"));
     }
+
+    /// <summary>A TCP port free right now on 127.0.0.1, for a server that must come back on the same address after a restart.</summary>
+    public static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    public static string ModelFolder => Path.Combine(DataPaths.RepoRoot, "models", "confer-base");
 
     public int ClientCount { get; }
 
@@ -107,7 +133,7 @@ internal sealed class DeploymentHarness : IDisposable
 
     public RunningProcess StartClient(int i, string? token = null, params string[] extra) =>
         Start(ClientId(i), ["client", "--server", Url, "--token", token ?? Token(i), "--ca", CaPath, "--data", ClientData(i),
-            "--model", Path.Combine(DataPaths.RepoRoot, "models", "confer-base"), "--set", "threads=1", "--set", "max_backoff_s=2", .. extra]);
+            "--model", ModelFolder, "--set", "threads=1", "--set", "max_backoff_s=2", .. extra]);
 
     /// <summary>The server's <c>/status</c> JSON, fetched over TLS trusting only the test CA.</summary>
     public async Task<JsonObject> StatusAsync(CancellationToken ct)

@@ -199,16 +199,17 @@ public sealed class DeployedClient : IDisposable
                     var reply = await server.HeartbeatAsync(new HeartbeatRequest { TaskId = taskId }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: abandon.Token);
                     if (!reply.TaskOpen) await abandon.CancelAsync().ConfigureAwait(false);
                 }
-                catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+                catch (RpcException e) when (!abandon.IsCancellationRequested)
                 {
                     // The server may be restarting: keep training; the push will tell whether the task still counts.
                     _log.LogDebug("Heartbeat failed: {Detail}", e.Status.Detail);
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (abandon.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
-            // Training ended or was abandoned.
+            // Training ended or was abandoned. A heartbeat in flight at that moment ends as RpcException(Cancelled),
+            // not OperationCanceledException; letting it escape would throw away the finished update.
         }
     }
 

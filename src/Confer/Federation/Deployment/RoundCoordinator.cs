@@ -184,9 +184,10 @@ internal sealed class RoundCoordinator
         }
         catch (UpdateRejected e)
         {
-            Drop(round, clientId, e.Message);
-            _store.LogEvent("update_rejected", clientId, $"round {round.Round}: {e.Message}");
-            throw Refuse(StatusCode.InvalidArgument, clientId, $"round {round.Round}: {e.Message}; the round goes on without this update.");
+            var reason = e.Message.TrimEnd('.');
+            Drop(round, clientId, reason);
+            _store.LogEvent("update_rejected", clientId, $"round {round.Round}: {reason}");
+            throw Refuse(StatusCode.InvalidArgument, clientId, $"round {round.Round}: {reason}; the round goes on without this update.");
         }
         catch (Exception e) when (e is IOException or OperationCanceledException || (e is RpcException r && r.StatusCode == StatusCode.Cancelled))
         {
