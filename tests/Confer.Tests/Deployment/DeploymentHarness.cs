@@ -56,7 +56,7 @@ internal sealed class DeploymentHarness : IDisposable
             new("tls_cert", _dir.File("certs/server.crt")),
             new("tls_key", _dir.File("certs/server.key")),
             new("min_available_clients", $"{clients}"),
-            new("heartbeat_s", "1"),
+            new("heartbeat_s", "2"),
             new("wait_timeout_s", "60"),
             new("round_deadline_s", "120"),
             new("eval_every", "0"),
