@@ -1,0 +1,47 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Confer.Transport;
+
+/// <summary>
+/// The Kestrel and gRPC settings of the federation endpoint, in one place so that <c>confer server</c> and
+/// <c>confer bench transfer</c> (which hosts its own endpoint to time tensor streams) run the same transport.
+/// </summary>
+internal static class FederationEndpoint
+{
+    /// <summary>
+    /// HTTP/2 flow-control window per stream, both directions: how many bytes a sender may have in flight before the
+    /// receiver's read grants more. The defaults (Kestrel 768 KiB, the .NET client 64 KiB growing with measured RTT)
+    /// are less than one tensor frame, so a 200 MB upload stalled on window updates; 8 MiB lets frames stream back to
+    /// back (<c>confer bench transfer</c>: +40 % upload on loopback). A peer can make the other end buffer at most this
+    /// much per stream.
+    /// </summary>
+    public const int StreamWindowBytes = 8 << 20;
+
+    /// <summary>The connection-wide window: two streams' worth, so a poll or heartbeat never waits behind an upload.</summary>
+    public const int ConnectionWindowBytes = 2 * StreamWindowBytes;
+
+    /// <summary>Listens on <paramref name="endpoint"/> with TLS, HTTP/2 for gRPC and HTTP/1.1 for <c>/status</c>.</summary>
+    public static void ConfigureKestrel(KestrelServerOptions kestrel, IPEndPoint endpoint, X509Certificate2 certificate)
+    {
+        // Updates of hundreds of MB arrive as one client stream; its size is bounded by max_update_mb, not by Kestrel.
+        kestrel.Limits.MaxRequestBodySize = null;
+        kestrel.Limits.Http2.InitialStreamWindowSize = StreamWindowBytes;
+        kestrel.Limits.Http2.InitialConnectionWindowSize = ConnectionWindowBytes;
+        kestrel.Listen(endpoint, o =>
+        {
+            o.Protocols = HttpProtocols.Http1AndHttp2;
+            o.UseHttps(certificate);
+        });
+    }
+
+    /// <summary>The message limits both ends agree on (<see cref="ProtocolInfo.MaxMessageBytes"/>); tensors travel in frames below them.</summary>
+    public static void ConfigureGrpc(GrpcServiceOptions grpc)
+    {
+        grpc.MaxReceiveMessageSize = ProtocolInfo.MaxMessageBytes;
+        grpc.MaxSendMessageSize = ProtocolInfo.MaxMessageBytes;
+    }
+}
