@@ -34,12 +34,16 @@ internal static class BenchClientsCommand
             System.Console.WriteLine(BenchMachine.Describe());
             var (soft, hard) = OpenFileLimit();
             var needed = n + SpareDescriptors;
-            System.Console.WriteLine($"open-file limit (ulimit -n) of this process, inherited by the server: soft {Describe(soft)}, hard {Describe(hard)}; " +
+            // The .NET runtime raises its soft limit to the hard one at start-up, so a low `ulimit -Sn` alone does not bind.
+            System.Console.WriteLine($"open-file limit of this process, inherited by the server: soft {Describe(soft)} (as raised by .NET), hard {Describe(hard)}; " +
                                      $"{n} clients need about {needed} in each of the two processes");
             if (soft < needed)
                 throw new ArgumentException($"ulimit -n is {soft}, too low for {n} clients: this process and the server each hold one socket per client " +
-                                            $"plus about {SpareDescriptors} other descriptors. Raise it (e.g. `ulimit -n {Math.Min(Math.Max(needed, 4096), hard)}`" +
-                                            $"{(hard < needed ? $"; the hard limit {hard} is too low as well, raise it in /etc/security/limits.conf" : "")}) or pass fewer --clients.");
+                                            $"plus about {SpareDescriptors} other descriptors, {needed} in all. " +
+                                            (hard >= needed
+                                                ? $"Run `ulimit -n {needed}` first, or pass fewer --clients."
+                                                : $"The hard limit {hard} is below that too: raise it (/etc/security/limits.conf, or LimitNOFILE for a service), " +
+                                                  $"then `ulimit -n {needed}`; or pass at most --clients {Math.Max(0, hard - SpareDescriptors)}."));
             var load = MachineLoadMonitor.Start();
             var r = await ClientLoadBench.RunAsync(new ClientLoadOptions(n, modelFolder), System.Console.WriteLine, ct);
 
