@@ -16,8 +16,8 @@ internal static class FederationEndpoint
     /// HTTP/2 flow-control window per stream, both directions: how many bytes a sender may have in flight before the
     /// receiver's read grants more, so one stream moves at most window ÷ round-trip time. Kestrel's default of 768 KiB
     /// caps an upload at 16 MB/s over a 50 ms link; 8 MiB allows 170 MB/s there. On loopback, where the round trip is
-    /// microseconds, it changes nothing when the machine is idle and helped (+40 %) when other processes delayed the
-    /// reader (docs/performance.md). A peer can make the other end buffer at most this much per stream.
+    /// microseconds, it changes nothing when the machine is idle; 16 MiB helped (+40 %) when other processes delayed
+    /// the reader (docs/performance.md). A peer can make the other end buffer at most this much per stream.
     /// </summary>
     public const int StreamWindowBytes = 8 << 20;
 
