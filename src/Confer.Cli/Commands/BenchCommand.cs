@@ -4,16 +4,18 @@ namespace Confer.Cli.Commands;
 
 /// <summary>
 /// <c>confer bench</c>: throughput measurements on this machine — matmul and memory bandwidth, LoRA training,
-/// generation, federated aggregation — each ending in a one-line summary for docs/performance.md.
+/// generation, federated aggregation, the deployment's transport — each ending in a one-line summary for docs/performance.md.
 /// </summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate).")
+    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate, transfer, clients).")
     {
         BenchMatmulCommand.Create(),
         BenchTrainCommand.Create(),
         BenchGenerateCommand.Create(),
         BenchAggregateCommand.Create(),
+        BenchTransferCommand.Create(),
+        BenchClientsCommand.Create(),
     };
 
     /// <summary>The <c>--config</c> option shared by the model benches.</summary>

@@ -37,6 +37,8 @@ internal static class ConferChannel
             KeepAlivePingDelay = TimeSpan.FromSeconds(20),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            // A task's tensors stream back to back instead of waiting for the window to grow (see FederationEndpoint).
+            InitialHttp2StreamWindowSize = FederationEndpoint.StreamWindowBytes,
         };
         if (caCertPath is not null)
         {

@@ -1,17 +1,23 @@
 namespace Confer.Cli.Commands.Bench;
 
-/// <summary>Resident-set figures of this process from <c>/proc/self/status</c> (Linux), in bytes; 0 where unavailable.</summary>
+/// <summary>Resident-set figures of a process from <c>/proc/&lt;pid&gt;/status</c> (Linux), in bytes; 0 where unavailable.</summary>
 internal static class ProcessMemory
 {
-    /// <summary>Peak resident set size (VmHWM): what the machine had to provide at the worst moment.</summary>
-    public static long PeakRss => Read("VmHWM:");
+    /// <summary>Peak resident set size (VmHWM) of this process: what the machine had to provide at the worst moment.</summary>
+    public static long PeakRss => Read("self", "VmHWM:");
 
-    /// <summary>Current resident set size (VmRSS).</summary>
-    public static long Rss => Read("VmRSS:");
+    /// <summary>Current resident set size (VmRSS) of this process.</summary>
+    public static long Rss => Read("self", "VmRSS:");
 
-    private static long Read(string field)
+    /// <summary>Current resident set size (VmRSS) of another process, e.g. a server the bench started.</summary>
+    public static long RssOf(int pid) => Read(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "VmRSS:");
+
+    /// <summary>Peak resident set size (VmHWM) of another process.</summary>
+    public static long PeakRssOf(int pid) => Read(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "VmHWM:");
+
+    private static long Read(string process, string field)
     {
-        const string status = "/proc/self/status";
+        var status = $"/proc/{process}/status";
         if (!File.Exists(status)) return 0;
         foreach (var line in File.ReadLines(status))
         {

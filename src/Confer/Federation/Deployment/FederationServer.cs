@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -41,19 +40,10 @@ public static class FederationServer
         if (server.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Limits.MaxRequestBodySize = null;
-            k.Listen(server.ListenEndpoint(), o =>
-            {
-                o.Protocols = HttpProtocols.Http1AndHttp2;
-                o.UseHttps(certificate);
-            });
-        });
+        builder.WebHost.ConfigureKestrel(k => FederationEndpoint.ConfigureKestrel(k, server.ListenEndpoint(), certificate));
         builder.Services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = ProtocolInfo.MaxMessageBytes;
-            o.MaxSendMessageSize = ProtocolInfo.MaxMessageBytes;
+            FederationEndpoint.ConfigureGrpc(o);
             o.Interceptors.Add<TokenAuthInterceptor>();
         });
         builder.Services.AddSingleton(store);

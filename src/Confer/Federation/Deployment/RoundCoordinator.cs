@@ -104,7 +104,7 @@ internal sealed class RoundCoordinator
                 }
                 var left = until - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) return new PollReply { Kind = PollReply.Types.Kind.Idle, Round = _round };
-                await Task.WhenAny(changed, Task.Delay(left, ct)).ConfigureAwait(false);
+                await changed.WaitAsync(left, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 ct.ThrowIfCancellationRequested();
             }
         }
