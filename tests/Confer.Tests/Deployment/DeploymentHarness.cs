@@ -60,6 +60,7 @@ internal sealed class DeploymentHarness : IDisposable
             new("wait_timeout_s", "60"),
             new("round_deadline_s", "120"),
             new("eval_every", "0"),
+            new("status_token", StatusToken),
             new("linger_s", "2"),
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
@@ -135,11 +136,24 @@ internal sealed class DeploymentHarness : IDisposable
         Start(ClientId(i), ["client", "--server", Url, "--token", token ?? Token(i), "--ca", CaPath, "--data", ClientData(i),
             "--model", ModelFolder, "--set", "threads=1", "--set", "max_backoff_s=2", .. extra]);
 
-    /// <summary>The server's <c>/status</c> JSON, fetched over TLS trusting only the test CA.</summary>
+    /// <summary>The operator's token for <c>/status</c>.</summary>
+    public const string StatusToken = "status-secret";
+
+    /// <summary>The server's <c>/status</c> JSON, fetched over TLS trusting only the test CA, with the status token.</summary>
     public async Task<JsonObject> StatusAsync(CancellationToken ct)
     {
         using var http = new HttpClient(TrustingHandler());
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", StatusToken);
         return (await http.GetFromJsonAsync<JsonObject>(Url + "/status", ct))!;
+    }
+
+    /// <summary>The HTTP status of <c>/status</c> fetched with <paramref name="bearer"/> (or none).</summary>
+    public async Task<System.Net.HttpStatusCode> StatusCodeAsync(string? bearer, CancellationToken ct)
+    {
+        using var http = new HttpClient(TrustingHandler());
+        if (bearer is not null) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
+        using var response = await http.GetAsync(Url + "/status", ct);
+        return response.StatusCode;
     }
 
     /// <summary>Polls <c>/status</c> until <paramref name="condition"/> holds.</summary>

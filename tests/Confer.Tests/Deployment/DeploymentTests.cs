@@ -16,6 +16,9 @@ public class DeploymentTests
         var ct = TestContext.Current.CancellationToken;
         using var h = new DeploymentHarness(clients: 3);
         var server = h.StartServer();
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await h.StatusCodeAsync(null, ct));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await h.StatusCodeAsync("wrong", ct));
+        Assert.Equal(3, (int)(await h.StatusAsync(ct))["clients"]!["enrolled"]!);
         var clients = Enumerable.Range(0, 3).Select(i => h.StartClient(i)).ToList();
         await h.ExpectExitAsync(server, 0, TimeSpan.FromMinutes(4), ct);
         foreach (var c in clients) await h.ExpectExitAsync(c, 0, TimeSpan.FromMinutes(1), ct);

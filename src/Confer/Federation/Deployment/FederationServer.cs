@@ -66,7 +66,9 @@ public static class FederationServer
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Confer.Server");
         var coordinator = app.Services.GetRequiredService<RoundCoordinator>();
         app.MapGrpcService<FederationService>();
-        app.MapGet("/status", () => Results.Text(coordinator.Status().ToJsonString(), "application/json"));
+        app.MapGet("/status", (HttpRequest request) => StatusAllowed(request, server.StatusToken)
+            ? Results.Text(coordinator.Status().ToJsonString(), "application/json")
+            : Results.Text("""{"error":"/status needs 'Authorization: Bearer <status_token>'"}""", "application/json", statusCode: StatusCodes.Status401Unauthorized));
         await app.StartAsync(ct).ConfigureAwait(false);
         var url = WriteEndpoint(app, server);
         log.LogInformation("Serving run '{Run}' ({Strategy}, {Rounds} rounds, {Clients} enrolled clients) at {Url}", run.Name, run.Strategy, run.Rounds, clientIds.Count, url);
@@ -80,6 +82,17 @@ public static class FederationServer
         {
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Open when no status_token is set; otherwise only with that bearer token (compared in constant time).</summary>
+    private static bool StatusAllowed(HttpRequest request, string token)
+    {
+        if (token.Length == 0) return true;
+        var header = request.Headers.Authorization.ToString();
+        const string bearer = "Bearer ";
+        return header.StartsWith(bearer, StringComparison.Ordinal) &&
+               System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                   System.Text.Encoding.UTF8.GetBytes(header[bearer.Length..].Trim()), System.Text.Encoding.UTF8.GetBytes(token));
     }
 
     /// <summary>A state folder belongs to one run: a restart with different experiment keys would mix two runs' rounds.</summary>

@@ -29,6 +29,7 @@ public sealed class ServerSettings
     [ConfigKey("eval_every", "evaluate the global model on test_data every N rounds on the server (0 = never)")] public int EvalEvery { get; set; } = 1;
     [ConfigKey("linger_s", "after the last round, keep answering clients this long so they learn the run finished")] public double LingerSeconds { get; set; } = 15;
     [ConfigKey("log_format", "console log format: text or json")] public string LogFormat { get; set; } = "text";
+    [ConfigKey("status_token", "bearer token /status requires (empty = /status is open to anyone who reaches the port)")] public string StatusToken { get; set; } = "";
 
     public void Validate()
     {
