@@ -37,7 +37,11 @@ internal static class ClientCommand
             Add("data", data);
             Add("model", model);
             var settings = ConfigBinder.Bind<ClientSettings>(parse.GetValue(config), overrides);
-            using var logs = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }));
+            using var logs = LoggerFactory.Create(b =>
+            {
+                if (settings.LogFormat == "json") b.AddJsonConsole(o => { o.TimestampFormat = "O"; o.UseUtcTimestamp = true; });
+                else b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+            });
             using var client = new DeployedClient(settings, logs.CreateLogger("Confer.Client"));
             try
             {

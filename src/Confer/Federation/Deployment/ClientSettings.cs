@@ -19,6 +19,7 @@ public sealed class ClientSettings
     [ConfigKey("lora_r", "LoRA rank this client trains at (0 = the run's); a mismatch with the run is refused at join")] public int LoraRank { get; set; }
     [ConfigKey("max_local_steps", "compute budget: at most this many optimiser steps per round (0 = the run's local_steps)")] public int MaxLocalSteps { get; set; }
     [ConfigKey("max_backoff_s", "longest wait between reconnection attempts")] public double MaxBackoffSeconds { get; set; } = 30;
+    [ConfigKey("log_format", "console log format: text or json")] public string LogFormat { get; set; } = "text";
     [ConfigKey("give_up_after_s", "stop when the server has been unreachable this long (0 = never)")] public double GiveUpAfterSeconds { get; set; }
 
     /// <summary>Checks the keys and returns the token (from <see cref="Token"/> or <see cref="TokenFile"/>).</summary>
@@ -31,6 +32,7 @@ public sealed class ClientSettings
         if (!File.Exists(Data)) throw new ConfigException($"data: '{Data}' does not exist.");
         if (!Directory.Exists(Model)) throw new ConfigException($"model: folder '{Model}' does not exist.");
         if (Ca.Length > 0 && !File.Exists(Ca)) throw new ConfigException($"ca: '{Ca}' does not exist (copy ca.crt from the server operator).");
+        if (LogFormat is not ("text" or "json")) throw new ConfigException($"log_format: '{LogFormat}' is not text or json.");
         if (LoraRank < 0 || MaxLocalSteps < 0 || Threads < 0) throw new ConfigException("lora_r/max_local_steps/threads: must be ≥ 0.");
         var token = Token.Length > 0 ? Token : TokenFile.Length > 0 ? ReadTokenFile() : "";
         if (token.Length == 0) throw new ConfigException("token: missing; pass --token or token_file (ask the server operator for one).");

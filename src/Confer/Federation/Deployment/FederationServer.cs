@@ -37,7 +37,7 @@ public static class FederationServer
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        if (server.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
+        if (server.LogFormat == "json") builder.Logging.AddJsonConsole(o => { o.IncludeScopes = false; o.TimestampFormat = "O"; o.UseUtcTimestamp = true; });
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k => FederationEndpoint.ConfigureKestrel(k, server.ListenEndpoint(), certificate));
