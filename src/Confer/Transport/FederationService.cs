@@ -22,19 +22,13 @@ internal sealed class FederationService(RoundCoordinator coordinator) : Protocol
         var (round, task) = coordinator.AcquireTask(TokenAuthInterceptor.ClientId(context), request.TaskId);
         try
         {
-            var adapter = task.Adapter ?? new NamedTensors();
-            var baseDelta = round.BaseDelta ?? new NamedTensors();
-            await responseStream.WriteAsync(new TaskMessage
+            var header = new TaskHeader
             {
-                Header = new TaskHeader
-                {
-                    TaskId = round.TaskId, Round = task.Round, LoraRank = task.LoraRank, LoraAlpha = task.LoraAlpha, FreezeLoraA = task.FreezeLoraA,
-                    ProximalMu = task.ProximalMu, AdapterTensors = adapter.Count, BaseDeltaTensors = baseDelta.Count,
-                    DeadlineSeconds = Math.Max(0, (round.DeadlineUtc - DateTime.UtcNow).TotalSeconds),
-                },
-            }, context.CancellationToken).ConfigureAwait(false);
-            foreach (var frame in TensorFrameWriter.Frames(ProtocolInfo.AdapterSection, adapter).Concat(TensorFrameWriter.Frames(ProtocolInfo.BaseDeltaSection, baseDelta)))
-                await responseStream.WriteAsync(new TaskMessage { Frame = frame }, context.CancellationToken).ConfigureAwait(false);
+                TaskId = round.TaskId, Round = task.Round, LoraRank = task.LoraRank, LoraAlpha = task.LoraAlpha, FreezeLoraA = task.FreezeLoraA,
+                ProximalMu = task.ProximalMu, DeadlineSeconds = Math.Max(0, (round.DeadlineUtc - DateTime.UtcNow).TotalSeconds),
+            };
+            await TensorStreams.SendTaskAsync(responseStream, header, task.Adapter ?? new NamedTensors(), round.BaseDelta ?? new NamedTensors(), context.CancellationToken)
+                .ConfigureAwait(false);
         }
         finally
         {

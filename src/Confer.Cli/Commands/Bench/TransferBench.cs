@@ -100,11 +100,7 @@ internal static class TransferBench
     private static async Task UploadAsync(FederationGrpc.FederationClient client, NamedTensors payload, CancellationToken ct)
     {
         using var call = client.PushUpdate(cancellationToken: ct);
-        await call.RequestStream.WriteAsync(new UpdateMessage { Header = new UpdateHeader { TaskId = "bench", Round = 1, NumExamples = 1, Tensors = payload.Count } }, ct)
-            .ConfigureAwait(false);
-        foreach (var frame in TensorFrameWriter.Frames(ProtocolInfo.UpdateSection, payload))
-            await call.RequestStream.WriteAsync(new UpdateMessage { Frame = frame }, ct).ConfigureAwait(false);
-        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        await TensorStreams.SendUpdateAsync(call.RequestStream, new UpdateHeader { TaskId = "bench", Round = 1, NumExamples = 1 }, payload, ct).ConfigureAwait(false);
         await call.ResponseAsync.ConfigureAwait(false);
     }
 
@@ -112,14 +108,9 @@ internal static class TransferBench
     private static async Task<NamedTensors> DownloadAsync(FederationGrpc.FederationClient client, CancellationToken ct)
     {
         using var call = client.FetchTask(new FetchTaskRequest { TaskId = "bench" }, cancellationToken: ct);
-        var stream = call.ResponseStream;
-        if (!await stream.MoveNext(ct).ConfigureAwait(false) || stream.Current.BodyCase != TaskMessage.BodyOneofCase.Header)
-            throw new InvalidDataException("the task stream did not start with its header.");
-        var header = stream.Current.Header;
-        using var reader = new TensorFrameReader(long.MaxValue);
-        while (await stream.MoveNext(ct).ConfigureAwait(false)) reader.Add(stream.Current.Frame);
-        reader.Complete(new Dictionary<string, int> { [ProtocolInfo.AdapterSection] = header.AdapterTensors, [ProtocolInfo.BaseDeltaSection] = header.BaseDeltaTensors });
-        return reader.Take(ProtocolInfo.AdapterSection);
+        var (_, adapter, baseDelta) = await TensorStreams.ReceiveTaskAsync(call.ResponseStream, ct).ConfigureAwait(false);
+        baseDelta.Dispose();
+        return adapter;
     }
 
     private static async Task<TransferTiming> TimeAsync(Func<Task> transfer)

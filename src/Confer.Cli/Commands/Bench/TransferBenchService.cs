@@ -25,38 +25,29 @@ internal sealed class TransferBenchService(NamedTensors payload) : Transport.Pro
     public override async Task<PushReply> PushUpdate(IAsyncStreamReader<UpdateMessage> requestStream, ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        if (!await requestStream.MoveNext(ct).ConfigureAwait(false) || requestStream.Current.BodyCase != UpdateMessage.BodyOneofCase.Header)
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "an update must start with its header."));
-        var header = requestStream.Current.Header;
-        using var reader = new TensorFrameReader(payload.ByteCount);
+        var header = await TensorStreams.ReceiveUpdateHeaderAsync(requestStream, ct).ConfigureAwait(false)
+                     ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "an update must start with its header."));
+        NamedTensors update;
         try
         {
-            while (await requestStream.MoveNext(ct).ConfigureAwait(false))
-            {
-                if (requestStream.Current.BodyCase != UpdateMessage.BodyOneofCase.Frame)
-                    throw new RpcException(new Status(StatusCode.InvalidArgument, "a second header arrived inside the update."));
-                reader.Add(requestStream.Current.Frame);
-            }
-            reader.Complete(new Dictionary<string, int> { [ProtocolInfo.UpdateSection] = header.Tensors });
+            update = await TensorStreams.ReceiveUpdateTensorsAsync(requestStream, header, payload.ByteCount, ct).ConfigureAwait(false);
         }
         catch (TensorStreamException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
-        using var update = reader.Take(ProtocolInfo.UpdateSection);
-        if (Verify && !LoraShapedTensors.Identical(update, payload))
-            throw new RpcException(new Status(StatusCode.DataLoss, "the update arrived different from what was sent."));
-        return new PushReply { Message = $"{update.Count} tensors, {update.ByteCount} bytes" };
+        using (update)
+        {
+            if (Verify && !LoraShapedTensors.Identical(update, payload))
+                throw new RpcException(new Status(StatusCode.DataLoss, "the update arrived different from what was sent."));
+            return new PushReply { Message = $"{update.Count} tensors, {update.ByteCount} bytes" };
+        }
     }
 
     public override async Task FetchTask(FetchTaskRequest request, IServerStreamWriter<TaskMessage> responseStream, ServerCallContext context)
     {
-        var ct = context.CancellationToken;
-        await responseStream.WriteAsync(new TaskMessage
-        {
-            Header = new TaskHeader { TaskId = request.TaskId, Round = 1, AdapterTensors = payload.Count, BaseDeltaTensors = 0 },
-        }, ct).ConfigureAwait(false);
-        foreach (var frame in TensorFrameWriter.Frames(ProtocolInfo.AdapterSection, payload))
-            await responseStream.WriteAsync(new TaskMessage { Frame = frame }, ct).ConfigureAwait(false);
+        using var none = new NamedTensors();
+        await TensorStreams.SendTaskAsync(responseStream, new TaskHeader { TaskId = request.TaskId, Round = 1 }, payload, none, context.CancellationToken)
+            .ConfigureAwait(false);
     }
 }

@@ -116,6 +116,12 @@ public sealed class DeployedClient : IDisposable
             _log.LogInformation("Task {Task} is gone: {Detail}", taskId, e.Status.Detail);
             return;
         }
+        catch (TensorStreamException e)
+        {
+            // Nothing was trained; the next poll offers the same task again while its round is open.
+            _log.LogWarning("Task {Task} arrived broken ({Reason}); asking again", taskId, e.Message);
+            return;
+        }
         _log.LogInformation("Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var heartbeat = HeartbeatAsync(server, taskId, heartbeatSeconds, abandon);
@@ -151,18 +157,7 @@ public sealed class DeployedClient : IDisposable
     private static async Task<ClientTask> FetchAsync(FederationGrpc.FederationClient server, string clientId, string taskId, CancellationToken ct)
     {
         using var call = server.FetchTask(new FetchTaskRequest { TaskId = taskId }, cancellationToken: ct);
-        var stream = call.ResponseStream;
-        if (!await stream.MoveNext(ct).ConfigureAwait(false) || stream.Current.BodyCase != TaskMessage.BodyOneofCase.Header)
-            throw new InvalidDataException($"task {taskId}: the server's stream did not start with a task header.");
-        var header = stream.Current.Header;
-        using var reader = new TensorFrameReader(long.MaxValue);
-        while (await stream.MoveNext(ct).ConfigureAwait(false)) reader.Add(stream.Current.Frame);
-        reader.Complete(new Dictionary<string, int>
-        {
-            [ProtocolInfo.AdapterSection] = header.AdapterTensors, [ProtocolInfo.BaseDeltaSection] = header.BaseDeltaTensors,
-        });
-        var adapter = reader.Take(ProtocolInfo.AdapterSection);
-        var baseDelta = reader.Take(ProtocolInfo.BaseDeltaSection);
+        var (header, adapter, baseDelta) = await TensorStreams.ReceiveTaskAsync(call.ResponseStream, ct).ConfigureAwait(false);
         // The base delta is only read while the adapters are attached (Fit); the task owns the adapter.
         return new ClientTask(header.Round, clientId, adapter.Count > 0 ? adapter : Dispose(adapter), baseDelta.Count > 0 ? baseDelta : Dispose(baseDelta),
             header.LoraRank, header.LoraAlpha, header.FreezeLoraA, header.ProximalMu, TransferCost.Zero);
@@ -177,12 +172,9 @@ public sealed class DeployedClient : IDisposable
     private static async Task<string> PushAsync(FederationGrpc.FederationClient server, string taskId, int round, ClientUpdate update, CancellationToken ct)
     {
         using var call = server.PushUpdate(cancellationToken: ct);
-        var header = new UpdateHeader { TaskId = taskId, Round = round, NumExamples = update.NumExamples, Tensors = update.Adapter.Count };
+        var header = new UpdateHeader { TaskId = taskId, Round = round, NumExamples = update.NumExamples };
         foreach (var (k, v) in update.Metrics) header.Metrics[k] = v;
-        await call.RequestStream.WriteAsync(new UpdateMessage { Header = header }, ct).ConfigureAwait(false);
-        foreach (var frame in TensorFrameWriter.Frames(ProtocolInfo.UpdateSection, update.Adapter))
-            await call.RequestStream.WriteAsync(new UpdateMessage { Frame = frame }, ct).ConfigureAwait(false);
-        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        await TensorStreams.SendUpdateAsync(call.RequestStream, header, update.Adapter, ct).ConfigureAwait(false);
         return (await call.ResponseAsync.ConfigureAwait(false)).Message;
     }
 

@@ -150,9 +150,8 @@ internal sealed class RoundCoordinator
     public async Task<string> ReceiveUpdateAsync(string clientId, IAsyncStreamReader<UpdateMessage> stream, CancellationToken ct)
     {
         _presence.Seen(clientId);
-        if (!await stream.MoveNext(ct).ConfigureAwait(false) || stream.Current.BodyCase != UpdateMessage.BodyOneofCase.Header)
-            throw Refuse(StatusCode.InvalidArgument, clientId, "an update must start with its header.");
-        var header = stream.Current.Header;
+        var header = await TensorStreams.ReceiveUpdateHeaderAsync(stream, ct).ConfigureAwait(false)
+                     ?? throw Refuse(StatusCode.InvalidArgument, clientId, "an update must start with its header.");
         OpenRound round;
         lock (_gate)
         {
@@ -208,21 +207,16 @@ internal sealed class RoundCoordinator
         if (header.NumExamples < 1) throw new UpdateRejected($"num_examples is {header.NumExamples}; a client that trained on nothing must not send an update");
         foreach (var (key, value) in header.Metrics)
             if (!double.IsFinite(value)) throw new UpdateRejected($"metric '{key}' is {value}");
-        using var reader = new TensorFrameReader((long)_server.MaxUpdateMb << 20);
+        NamedTensors tensors;
         try
         {
-            while (await stream.MoveNext(ct).ConfigureAwait(false))
-            {
-                if (stream.Current.BodyCase != UpdateMessage.BodyOneofCase.Frame) throw new UpdateRejected("a second header arrived inside the update");
-                reader.Add(stream.Current.Frame);
-            }
-            reader.Complete(new Dictionary<string, int> { [ProtocolInfo.UpdateSection] = header.Tensors });
+            tensors = await TensorStreams.ReceiveUpdateTensorsAsync(stream, header, (long)_server.MaxUpdateMb << 20, ct).ConfigureAwait(false);
         }
         catch (TensorStreamException e)
         {
             throw new UpdateRejected(e.Message);
         }
-        var update = new ClientUpdate(clientId, reader.Take(ProtocolInfo.UpdateSection), header.NumExamples, header.Metrics.ToDictionary());
+        var update = new ClientUpdate(clientId, tensors, header.NumExamples, header.Metrics.ToDictionary());
         try
         {
             lock (_strategyLock) _strategy.CheckUpdate(update);
