@@ -5,8 +5,11 @@ namespace Confer.Federation;
 /// <see cref="Strategy.AggregateTrain"/> validates every update before changing any state, so the engine may drop
 /// <see cref="ClientId"/> and call it again with the remaining updates.
 /// </summary>
-public sealed class InvalidClientUpdateException(string clientId, string message)
-    : Exception($"Update from client '{clientId}': {message}")
+public sealed class InvalidClientUpdateException(string clientId, string reason)
+    : Exception($"Update from client '{clientId}': {reason}")
 {
     public string ClientId { get; } = clientId;
+
+    /// <summary>What is wrong with the update, without the client prefix (for messages that name the client themselves).</summary>
+    public string Reason { get; } = reason;
 }

@@ -28,14 +28,13 @@ internal static class TensorFrameWriter
         var dense = tensor.device_type == TorchSharp.DeviceType.CPU && tensor.is_contiguous() ? tensor.alias() : tensor.detach().cpu().contiguous();
         using (dense)
         {
-            var first = new TensorFrame { Section = section, Name = name, Dtype = SafetensorsDtype.Name(dense.dtype) };
-            first.Shape.AddRange(dense.shape);
+            var frame = new TensorFrame { Section = section, Name = name, Dtype = SafetensorsDtype.Name(dense.dtype) };
+            frame.Shape.AddRange(dense.shape);
             long count = dense.numel();
             long itemSize = dense.element_size();
             long perChunk = Math.Max(1, chunkBytes / itemSize);
             var crc = new Crc32();
             using var flat = dense.view(-1);
-            var frame = first;
             for (long start = 0; start < count; start += perChunk)
             {
                 using var part = flat.narrow(0, start, Math.Min(perChunk, count - start));

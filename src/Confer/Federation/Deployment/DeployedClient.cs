@@ -54,7 +54,8 @@ public sealed class DeployedClient : IDisposable
                 backoff = TimeSpan.FromSeconds(1);
                 var session = Prepare(join);
                 _log.LogInformation("Joined as {Client}; {Examples} local training examples", join.ClientId, session.Client.TrainData.Count);
-                if (await ServeAsync(server, session, join.HeartbeatSeconds, ct).ConfigureAwait(false)) return 0;
+                await ServeAsync(server, session, join.HeartbeatSeconds, ct).ConfigureAwait(false);
+                return 0;
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
             {
@@ -85,8 +86,8 @@ public sealed class DeployedClient : IDisposable
         }
     }
 
-    /// <summary>Polls and runs tasks; true when the run finished.</summary>
-    private async Task<bool> ServeAsync(FederationGrpc.FederationClient server, Session session, int heartbeatSeconds, CancellationToken ct)
+    /// <summary>Polls and runs tasks until the server says the run finished.</summary>
+    private async Task ServeAsync(FederationGrpc.FederationClient server, Session session, int heartbeatSeconds, CancellationToken ct)
     {
         var wait = Math.Max(1, heartbeatSeconds);
         while (true)
@@ -96,7 +97,7 @@ public sealed class DeployedClient : IDisposable
             {
                 case PollReply.Types.Kind.Finished:
                     _log.LogInformation("The run finished (round {Round}); exiting", poll.Round);
-                    return true;
+                    return;
                 case PollReply.Types.Kind.Task:
                     await RunTaskAsync(server, session, poll.TaskId, heartbeatSeconds, ct).ConfigureAwait(false);
                     break;

@@ -41,6 +41,10 @@ internal sealed class OpenRound(int round, int attempt, string taskId, IReadOnly
 
     public ClientTask Task(string clientId) => _tasks[clientId];
 
+    /// <summary>The client was selected and has neither returned, started uploading, nor been dropped.</summary>
+    public bool AwaitsUpload(string clientId) =>
+        IsSelected(clientId) && !Received.ContainsKey(clientId) && !Dropped.ContainsKey(clientId) && !Receiving.Contains(clientId);
+
     /// <summary>Selected clients that have neither returned nor been dropped.</summary>
     public IEnumerable<string> Outstanding => _tasks.Keys.Where(c => !Received.ContainsKey(c) && !Dropped.ContainsKey(c));
 

@@ -21,25 +21,16 @@ internal sealed class Presence(TimeSpan heartbeat)
         _openPolls.AddOrUpdate(clientId, 1, (_, n) => n + 1);
     }
 
-    public void PollEnded(string clientId)
+    /// <summary>A poll returned; <paramref name="connectionLost"/> when it ended because the client's connection went away.</summary>
+    public void PollEnded(string clientId, bool connectionLost)
     {
-        Seen(clientId);
         _openPolls.AddOrUpdate(clientId, 0, (_, n) => Math.Max(0, n - 1));
+        // A crashed client is noticed at once rather than after the timeout.
+        _lastSeen[clientId] = connectionLost ? DateTime.MinValue : DateTime.UtcNow;
     }
 
     /// <summary>Clients that made a call within <see cref="Timeout"/> or hold an open poll.</summary>
     public bool IsAlive(string clientId) =>
         (_openPolls.TryGetValue(clientId, out var polls) && polls > 0) ||
         (_lastSeen.TryGetValue(clientId, out var t) && DateTime.UtcNow - t <= Timeout);
-
-    /// <summary>Seconds since the client's last call, or null if it never called.</summary>
-    public double? SecondsSinceSeen(string clientId) =>
-        _lastSeen.TryGetValue(clientId, out var t) ? (DateTime.UtcNow - t).TotalSeconds : null;
-
-    /// <summary>Forgets a client whose connection broke, so a crash is noticed at once rather than after the timeout.</summary>
-    public void Lost(string clientId)
-    {
-        _openPolls.TryRemove(clientId, out _);
-        _lastSeen[clientId] = DateTime.MinValue;
-    }
 }

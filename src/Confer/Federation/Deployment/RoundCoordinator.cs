@@ -97,25 +97,19 @@ internal sealed class RoundCoordinator
                 lock (_gate)
                 {
                     if (Finished) return new PollReply { Kind = PollReply.Types.Kind.Finished, Round = _round };
-                    if (_open is { Closed: false } open && open.IsSelected(clientId) && !open.Received.ContainsKey(clientId)
-                        && !open.Dropped.ContainsKey(clientId) && !open.Receiving.Contains(clientId))
+                    if (_open is { Closed: false } open && open.AwaitsUpload(clientId))
                         return new PollReply { Kind = PollReply.Types.Kind.Task, Round = open.Round, TaskId = open.TaskId };
                     changed = _changed.Task;
                 }
                 var left = until - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) return new PollReply { Kind = PollReply.Types.Kind.Idle, Round = _round };
-                await changed.WaitAsync(left, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                ct.ThrowIfCancellationRequested();
+                await WaitAsync(changed, left, ct).ConfigureAwait(false);
             }
-        }
-        catch (OperationCanceledException)
-        {
-            _presence.Lost(clientId);
-            throw;
         }
         finally
         {
-            _presence.PollEnded(clientId);
+            // A poll cancelled by its caller means the connection went away: a crash is noticed now, not after the timeout.
+            _presence.PollEnded(clientId, connectionLost: ct.IsCancellationRequested);
         }
     }
 
@@ -171,7 +165,6 @@ internal sealed class RoundCoordinator
             update = await ReadUpdate(clientId, header, stream, round, ct).ConfigureAwait(false);
             lock (_gate)
             {
-                round.Receiving.Remove(clientId);
                 if (round.Closed)
                     throw Refuse(StatusCode.FailedPrecondition, clientId, $"round {round.Round} closed while its update was arriving; update refused.");
                 round.Received[clientId] = update;
@@ -224,10 +217,15 @@ internal sealed class RoundCoordinator
                 throw new UpdateRejected(violation);
             return update;
         }
-        catch (Exception e) when (e is InvalidClientUpdateException or UpdateRejected)
+        catch (InvalidClientUpdateException e)
         {
             update.Adapter.Dispose();
-            throw new UpdateRejected(e is InvalidClientUpdateException ? e.Message[(e.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..] : e.Message);
+            throw new UpdateRejected(e.Reason);
+        }
+        catch (UpdateRejected)
+        {
+            update.Adapter.Dispose();
+            throw;
         }
     }
 
@@ -398,7 +396,7 @@ internal sealed class RoundCoordinator
                 ["clients"] = new JsonObject
                 {
                     ["enrolled"] = _clientIds.Count,
-                    ["connected"] = new JsonArray([.. _clientIds.Where(_presence.IsAlive).Select(id => (JsonNode)id)]),
+                    ["connected"] = Ids(_clientIds.Where(_presence.IsAlive)),
                     ["selected"] = Ids(open is null ? [] : open.Selected.Order(StringComparer.Ordinal)),
                     ["returned"] = Ids(open is null ? [] : open.Received.Keys.Order(StringComparer.Ordinal)),
                     ["dropped"] = new JsonObject(open?.Dropped.Select(d => KeyValuePair.Create(d.Key, (JsonNode?)d.Value)) ?? []),
@@ -452,7 +450,13 @@ internal sealed class RoundCoordinator
     {
         Task changed;
         lock (_gate) changed = _changed.Task;
-        await Task.WhenAny(changed, Task.Delay(max, ct)).ConfigureAwait(false);
+        await WaitAsync(changed, max, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Until <paramref name="changed"/> completes or <paramref name="max"/> passes; <c>WaitAsync</c> disposes its timer either way.</summary>
+    private static async Task WaitAsync(Task changed, TimeSpan max, CancellationToken ct)
+    {
+        await changed.WaitAsync(max, ct).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         ct.ThrowIfCancellationRequested();
     }
 
