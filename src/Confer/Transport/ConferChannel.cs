@@ -29,29 +29,15 @@ internal static class ConferChannel
         if (maxMessageBytes is < 1 or > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(maxMessageBytes), maxMessageBytes, $"The message size limit must be between 1 byte and {int.MaxValue} bytes.");
 
-        var handler = new SocketsHttpHandler
-        {
-            // One HTTP/2 connection caps concurrent streams at ~100; several let parallel uploads proceed.
-            EnableMultipleHttp2Connections = true,
-            // Pings keep NATs and load balancers from dropping a connection that is idle while the client trains.
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            // A task's tensors stream back to back instead of waiting for the window to grow (see FederationEndpoint).
-            InitialHttp2StreamWindowSize = FederationEndpoint.StreamWindowBytes,
-        };
-        if (caCertPath is not null)
-        {
-            // SslStream builds the chain with this policy, and checks the host name and reports every error to its default
-            // validation, which refuses the connection on any of them: no custom callback that could accept too much.
-            handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                CustomTrustStore = { LoadCa(caCertPath) },
-                // A private dev CA publishes no revocation lists.
-                RevocationMode = X509RevocationMode.NoCheck,
-            };
-        }
+        var handler = TrustingHandler(caCertPath);
+        // One HTTP/2 connection caps concurrent streams at ~100; several let parallel uploads proceed.
+        handler.EnableMultipleHttp2Connections = true;
+        // Pings keep NATs and load balancers from dropping a connection that is idle while the client trains.
+        handler.KeepAlivePingDelay = TimeSpan.FromSeconds(20);
+        handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+        handler.PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan;
+        // A task's tensors stream back to back instead of waiting for the window to grow (see FederationEndpoint).
+        handler.InitialHttp2StreamWindowSize = FederationEndpoint.StreamWindowBytes;
 
         var bearer = "Bearer " + token;
         var credentials = ChannelCredentials.Create(ChannelCredentials.SecureSsl, CallCredentials.FromInterceptor((_, metadata) =>
@@ -67,6 +53,26 @@ internal static class ConferChannel
             MaxReceiveMessageSize = (int)maxMessageBytes,
             MaxSendMessageSize = (int)maxMessageBytes,
         });
+    }
+
+    /// <summary>
+    /// An HTTPS handler that trusts only the CA in <paramref name="caCertPath"/> (or the system store when null): for
+    /// the gRPC channel, and for anything else that talks to the server, such as <c>/status</c>.
+    /// </summary>
+    public static SocketsHttpHandler TrustingHandler(string? caCertPath)
+    {
+        var handler = new SocketsHttpHandler();
+        if (caCertPath is null) return handler;
+        // SslStream builds the chain with this policy, and checks the host name and reports every error to its default
+        // validation, which refuses the connection on any of them: no custom callback that could accept too much.
+        handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            CustomTrustStore = { LoadCa(caCertPath) },
+            // A private dev CA publishes no revocation lists.
+            RevocationMode = X509RevocationMode.NoCheck,
+        };
+        return handler;
     }
 
     private static X509Certificate2 LoadCa(string path)

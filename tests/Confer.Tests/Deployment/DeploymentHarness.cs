@@ -116,17 +116,17 @@ internal sealed class DeploymentHarness : IDisposable
 
     public RunningProcess StartServer()
     {
-        var endpoint = Path.Combine(StateFolder, "endpoint.json");
-        if (File.Exists(endpoint)) File.Delete(endpoint);
+        File.Delete(ServerEndpoint.PathIn(StateFolder));
         var server = Start("server", "server", "--config", ConfigPath);
         var until = DateTime.UtcNow.AddSeconds(90);
-        while (!File.Exists(endpoint))
+        Uri? url;
+        while ((url = ServerEndpoint.TryRead(StateFolder)) is null)
         {
             if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{server.Output}");
             if (DateTime.UtcNow > until) throw new TimeoutException($"the server did not start within 90 s:\n{server.Output}");
             Thread.Sleep(100);
         }
-        Url = JsonNode.Parse(File.ReadAllText(endpoint))!["url"]!.GetValue<string>();
+        Url = url.ToString().TrimEnd('/');
         return server;
     }
 
@@ -170,14 +170,7 @@ internal sealed class DeploymentHarness : IDisposable
         }
     }
 
-    public SocketsHttpHandler TrustingHandler()
-    {
-        var ca = X509CertificateLoader.LoadCertificateFromFile(CaPath);
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.Add(ca);
-        return handler;
-    }
+    public SocketsHttpHandler TrustingHandler() => ConferChannel.TrustingHandler(CaPath);
 
     private RunningProcess Start(string name, params string[] args)
     {

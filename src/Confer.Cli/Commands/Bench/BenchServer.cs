@@ -71,7 +71,7 @@ internal sealed class BenchServer : IDisposable
                 linger_s: 0
                 """);
             var server = new BenchServer(folder, Process.Start(StartInfo(config))!, tokens);
-            server.WaitForEndpoint(Path.Combine(state, "endpoint.json"), startTimeout);
+            server.WaitForEndpoint(state, startTimeout);
             return server;
         }
         catch
@@ -84,13 +84,7 @@ internal sealed class BenchServer : IDisposable
     /// <summary>The server's <c>/status</c> JSON over HTTPS, trusting only the bench's CA.</summary>
     public async Task<JsonObject> StatusAsync(CancellationToken ct)
     {
-        using var handler = new SocketsHttpHandler();
-        handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck,
-            CustomTrustStore = { X509CertificateLoader.LoadCertificateFromFile(CaPath) },
-        };
-        using var http = new HttpClient(handler);
+        using var http = new HttpClient(ConferChannel.TrustingHandler(CaPath));
         return await http.GetFromJsonAsync<JsonObject>(new Uri(Url, "/status"), ct).ConfigureAwait(false)
                ?? throw new InvalidDataException("the server's /status was empty.");
     }
@@ -138,16 +132,17 @@ internal sealed class BenchServer : IDisposable
     private static string DotnetHost(string? self) =>
         self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
 
-    private void WaitForEndpoint(string endpoint, TimeSpan timeout)
+    private void WaitForEndpoint(string state, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        while (!File.Exists(endpoint))
+        Uri? url;
+        while ((url = ServerEndpoint.TryRead(state)) is null)
         {
             if (_process.HasExited) throw new InvalidOperationException($"the server exited with code {_process.ExitCode}:\n{Output}");
             if (clock.Elapsed > timeout) throw new TimeoutException($"the server did not start within {timeout.TotalSeconds:0} s:\n{Output}");
             Thread.Sleep(100);
         }
-        Url = new Uri(JsonNode.Parse(File.ReadAllText(endpoint))!["url"]!.GetValue<string>());
+        Url = url;
     }
 
     private static string Quote(string path) => "'" + Path.GetFullPath(path).Replace("'", "''", StringComparison.Ordinal) + "'";

@@ -109,14 +109,14 @@ public static class FederationServer
         }
     }
 
-    /// <summary>Writes the bound address to <c>endpoint.json</c> (needed when listening on port 0).</summary>
+    /// <summary>Writes the bound address to <see cref="ServerEndpoint"/> (needed when listening on port 0).</summary>
     private static string WriteEndpoint(WebApplication app, ServerSettings server)
     {
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(address).Port;
         var host = server.ListenEndpoint().Address.Equals(IPAddress.Any) ? "localhost" : server.ListenEndpoint().Address.ToString();
         var url = $"https://{host}:{port}";
-        AtomicFile.WriteAllText(Path.Combine(server.State, "endpoint.json"), new JsonObject { ["url"] = url, ["port"] = port }.ToJsonString());
+        ServerEndpoint.Write(server.State, url, port);
         return url;
     }
 }
