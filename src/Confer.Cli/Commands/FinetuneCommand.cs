@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Confer.Cli.Console;
 using Confer.Data;
-using Confer.Models.Llama;
+using Confer.Models;
 using Confer.Peft;
 using Confer.Tokenizers;
 using Confer.Training;
@@ -48,7 +48,7 @@ internal static class FinetuneCommand
             System.Console.WriteLine($"finetune: {train.Examples.Count} examples ({train.Truncated} truncated, {train.Dropped} dropped)");
             var held = parse.GetValue(eval) is { } evalPath ? encoder.EncodeAll(InstructionRecordReader.Load(evalPath)).Examples : null;
 
-            using var llm = LlamaForCausalLM.FromPretrained(folder, device: Runtime.DeviceSelector.Parse(parse.GetValue(device)!));
+            using var llm = ModelFactory.LoadCausalLM(folder, device: Runtime.DeviceSelector.Parse(parse.GetValue(device)!));
             var config = new LoraConfig
             {
                 Rank = parse.GetValue(rank), Alpha = parse.GetValue(alpha), Dropout = parse.GetValue(dropout),

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Confer.Cli.Console;
-using Confer.Models.Llama;
+using Confer.Models;
 using Confer.Peft;
 using Confer.Tokenizers;
 using Confer.Training.Generation;
@@ -30,7 +30,7 @@ internal static class GenerateCommand
         {
             var dev = Runtime.DeviceSelector.Parse(parse.GetValue(device)!);
             var folder = parse.GetValue(model)!;
-            using var llm = LlamaForCausalLM.FromPretrained(folder, device: dev);
+            using var llm = ModelFactory.LoadCausalLM(folder, device: dev);
             if (parse.GetValue(adapter) is { } adapterFolder) PeftAdapter.Load(adapterFolder, llm);
             var tokenizer = TextTokenizer.FromPretrained(folder);
             var prompts = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadStdin();

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Confer.Cli.Console;
 using Confer.Configuration;
 using Confer.Federation.Deployment;
+using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Spectre.Console;
 
@@ -38,9 +40,9 @@ internal static class ServerCommand
                 await FederationServer.RunAsync(run, server, ct);
                 return 0;
             }
-            catch (FederationServerException e)
+            catch (RunStoppedException e)
             {
-                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                CliErrors.Print($"{e.Message} Restart the same command to continue.");
                 return 1;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

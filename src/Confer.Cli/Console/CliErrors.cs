@@ -9,25 +9,41 @@ namespace Confer.Cli.Console;
 /// </summary>
 internal static class CliErrors
 {
+    /// <summary>
+    /// Errors go to standard error, one line each: Spectre would wrap them at 80 columns when the output is a pipe or
+    /// a log file, so the width is unbounded there.
+    /// </summary>
+    private static readonly IAnsiConsole Error = CreateErrorConsole();
+
+    /// <summary>Prints <c>error: message</c> as one line on standard error.</summary>
+    public static void Print(string message) => Error.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+
     public static async Task<int> RunAsync(Func<Task<int>> run)
     {
         try
         {
             return await run();
         }
-        catch (Exception e) when (e is ConfigException or InvalidDataException or IOException
+        catch (Exception e) when (e is ConfigException or InvalidDataException or IOException or UnauthorizedAccessException
                                        or NotSupportedException or ArgumentException)
         {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+            Print(e.Message);
             return 2;
         }
         catch (Exception e) when (IsNativeLoadFailure(e))
         {
-            AnsiConsole.MarkupLine("[red]error:[/] TorchSharp's native library could not be loaded. On Debian 12 this means the build's " +
+            Print("TorchSharp's native library could not be loaded. On Debian 12 this means the build's " +
                 "GLIBCXX_3.4.32 patch did not run on the copy in the output folder: rebuild with `dotnet build` (see docs/design.md).");
-            AnsiConsole.WriteLine(e.ToString());
+            Error.WriteLine(e.ToString());
             return 3;
         }
+    }
+
+    private static IAnsiConsole CreateErrorConsole()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Error) });
+        if (System.Console.IsErrorRedirected) console.Profile.Width = int.MaxValue / 2;
+        return console;
     }
 
     // TorchSharp reports a missing/unloadable libLibTorchSharp.so as a missing libtorch package reference.

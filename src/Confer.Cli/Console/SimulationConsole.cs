@@ -1,3 +1,4 @@
+using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Confer.Training;
 using Spectre.Console;
@@ -8,7 +9,7 @@ namespace Confer.Cli.Console;
 /// Progress of a simulation: on a terminal, live bars for the rounds and for the client (or baseline) training now
 /// (loss, tokens/s, ETA); when redirected, one log line per client and per round. Ends with a summary table.
 /// </summary>
-internal sealed class SimulationConsole(int rounds) : ISimulationProgress
+internal sealed class SimulationConsole(int rounds) : IRoundProgress
 {
     private ProgressContext? _ctx;
     private ProgressTask? _rounds;
@@ -32,7 +33,14 @@ internal sealed class SimulationConsole(int rounds) : ISimulationProgress
         return result;
     }
 
-    public void Phase(string message) => Log($"[grey]{Markup.Escape(message)}[/]");
+    public void Phase(string message, int round = 0)
+    {
+        // The driver reports every step of a round; the console shows what happens outside the rounds' own lines.
+        if (message is "training" or "waiting for clients" or "evaluating" or "evaluating on clients" or "checkpointing") return;
+        Log($"[grey]{Markup.Escape(message)}[/]");
+    }
+
+    public void Warning(string message) => Log($"[yellow]{Markup.Escape(message)}[/]");
 
     public void TrainingStarted(string label, int totalSteps)
     {
@@ -66,25 +74,26 @@ internal sealed class SimulationConsole(int rounds) : ISimulationProgress
     public void RoundFinished(RoundRecord r)
     {
         if (_rounds is not null) _rounds.Value = r.Round;
-        var dropped = r.Dropped.Count > 0 ? $", dropped {string.Join(",", r.Dropped)}" : "";
-        Log($"round {r.Round}/{rounds}: global loss [bold]{r.GlobalLoss:F4}[/] (ppl {r.GlobalPerplexity:F2}), train loss {r.TrainLoss:F4}, " +
-            $"clients {Markup.Escape(string.Join(",", r.Clients))}{Markup.Escape(dropped)}, up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}, {r.Seconds:F1} s");
+        var dropped = r.Dropped.Count > 0 ? $", dropped {string.Join(",", r.Dropped.Select(d => d.ClientId))}" : "";
+        var global = r.GlobalLoss is { } loss ? $"global loss [bold]{loss:F4}[/] (ppl {r.GlobalPerplexity:F2}), " : "";
+        Log($"round {r.Round}/{rounds}: {global}train loss {r.TrainLoss:F4}, " +
+            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Bytes(r.Up.Bytes)}, down {Bytes(r.Down.Bytes)}, {r.Seconds:F1} s");
     }
 
     public static void Summary(SimulationResult r)
     {
         var table = new Table().Title("confer simulate").AddColumn("model").AddColumn(new TableColumn("global test loss").RightAligned())
             .AddColumn(new TableColumn("perplexity").RightAligned());
-        table.AddRow("base (round 0)", $"{r.InitialLoss:F4}", $"{Math.Exp(r.InitialLoss):F2}");
-        table.AddRow($"federated ({Markup.Escape(r.Strategy)})", $"[bold]{r.GlobalLoss:F4}[/]", $"{r.GlobalPerplexity:F2}");
+        if (r.InitialLoss is { } initial) table.AddRow("base (round 0)", $"{initial:F4}", $"{Math.Exp(initial):F2}");
+        if (r.GlobalLoss is { } global) table.AddRow($"federated ({Markup.Escape(r.Strategy)})", $"[bold]{global:F4}[/]", $"{r.GlobalPerplexity:F2}");
         if (r.LocalOnlyMeanLoss is { } local) table.AddRow("local-only (mean over clients)", $"{local:F4}", $"{Math.Exp(local):F2}");
         if (r.CentralizedLoss is { } central) table.AddRow("centralized (pooled data)", $"{central:F4}", $"{Math.Exp(central):F2}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s");
-        if (r.LocalOnlyMeanLoss is { } l)
-            AnsiConsole.MarkupLine(r.GlobalLoss < l
-                ? $"[green]federated beats local-only[/] on the global test set by {l - r.GlobalLoss:F4} nats/token"
-                : $"[yellow]local-only is not beaten[/] ({l:F4} vs {r.GlobalLoss:F4})");
+        if (r.LocalOnlyMeanLoss is { } l && r.GlobalLoss is { } g)
+            AnsiConsole.MarkupLine(g < l
+                ? $"[green]federated beats local-only[/] on the global test set by {l - g:F4} nats/token"
+                : $"[yellow]local-only is not beaten[/] ({l:F4} vs {g:F4})");
         AnsiConsole.MarkupLine($"run folder: {Markup.Escape(r.RunFolder)} (report.html, metrics.jsonl, final/model, final/adapter)");
     }
 

@@ -38,6 +38,9 @@ public sealed record FederationSettings
     /// <summary>Adaptivity τ (default 1e-3); also v_{−1} = τ².</summary>
     public double? ServerTau { get; init; }
 
+    /// <summary>Largest aggregation weight p_k one client may get in a round (null = no cap); see <see cref="ClientWeights"/>.</summary>
+    public double? MaxClientWeight { get; init; }
+
     /// <summary>Seeds the server's own randomness (re-initialising dead LoRA ranks on the way down).</summary>
     public int Seed { get; init; } = 42;
 
@@ -58,6 +61,7 @@ public sealed record FederationSettings
         Require(ServerBeta1 is null or (>= 0 and < 1), nameof(ServerBeta1), "in [0, 1)");
         Require(ServerBeta2 is null or (>= 0 and < 1), nameof(ServerBeta2), "in [0, 1)");
         Require(ServerTau is null or > 0, nameof(ServerTau), "> 0");
+        Require(MaxClientWeight is null or (> 0 and <= 1), nameof(MaxClientWeight), "in (0, 1]");
     }
 
     private static void Require(bool ok, string name, string range)

@@ -10,6 +10,6 @@ public sealed class InvalidClientUpdateException(string clientId, string reason)
 {
     public string ClientId { get; } = clientId;
 
-    /// <summary>What is wrong with the update, without the client prefix (for messages that name the client themselves).</summary>
-    public string Reason { get; } = reason;
+    /// <summary>What is wrong with the update, without the client prefix or a final period (for messages that name the client themselves and go on).</summary>
+    public string Reason { get; } = reason.TrimEnd('.');
 }

@@ -3,7 +3,7 @@ namespace Confer.Federation;
 /// <summary>
 /// Aggregates a round so that a bad update costs only its sender: <see cref="Strategy.AggregateTrain"/> validates
 /// every update before it changes anything, so an invalid one is dropped (and reported) and the rest aggregated.
-/// The simulation and the deployed server both finish their rounds through here.
+/// The round driver finishes every round through here.
 /// </summary>
 internal static class RoundAggregator
 {
@@ -20,7 +20,7 @@ internal static class RoundAggregator
             }
             catch (InvalidClientUpdateException e)
             {
-                onDropped(e.ClientId, e.Message);
+                onDropped(e.ClientId, e.Reason);
                 dropped.Add(e.ClientId);
                 remaining.RemoveAll(u => u.ClientId == e.ClientId);
             }

@@ -10,7 +10,7 @@ namespace Confer.Federation;
 /// The global state is <see cref="GlobalAdapter"/> (the model's adapter, applied with <see cref="GlobalLoraScale"/>) plus
 /// <see cref="MergedDelta"/> (dense ΔW already merged into the base, FLoRA), so the current global model is
 /// base + MergedDelta + GlobalLoraScale·B·A per module. Updates are aggregated in ascending ordinal client-id order with
-/// p_k = n_k / Σ n over the updates received, in fp32 on the CPU, deterministically. Create one through
+/// p_k = n_k / Σ n over the updates received (capped at <see cref="FederationSettings.MaxClientWeight"/>), in fp32 on the CPU, deterministically. Create one through
 /// <see cref="Strategies.StrategyRegistry"/>, then <see cref="Initialize"/> it once.
 /// </summary>
 public abstract class Strategy : IDisposable
@@ -107,9 +107,9 @@ public abstract class Strategy : IDisposable
             if (ordered[i].ClientId == ordered[i - 1].ClientId)
                 throw new InvalidClientUpdateException(ordered[i].ClientId, "two updates arrived for this client.");
         foreach (var u in ordered) RequireIssued(u);
-        double total = ordered.Sum(u => u.NumExamples);
+        var weights = ClientWeights.Of(ordered.Select(u => u.NumExamples).ToList(), Settings.MaxClientWeight);
         var contributions = ordered
-            .Select(u => new ClientContribution(u.ClientId, u.Adapter, u.NumExamples / total, _issuedRanks[u.ClientId], Ranks.Scale))
+            .Select((u, k) => new ClientContribution(u.ClientId, u.Adapter, weights[k], _issuedRanks[u.ClientId], Ranks.Scale))
             .ToList();
 
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -127,7 +127,6 @@ public abstract class Strategy : IDisposable
             contributions.Select(c => c.ClientId).ToList(),
             contributions.ToDictionary(c => c.ClientId, c => c.Weight, StringComparer.Ordinal),
             ordered.Sum(u => u.NumExamples),
-            ordered.ToDictionary(u => u.ClientId, UplinkCost, StringComparer.Ordinal),
             metrics);
     }
 
@@ -155,8 +154,8 @@ public abstract class Strategy : IDisposable
     {
         if (!_issuedRanks.ContainsKey(u.ClientId))
             throw new InvalidClientUpdateException(u.ClientId, $"no task was issued to it in round {_configuredRound}.");
-        if (u.NumExamples < 1)
-            throw new InvalidClientUpdateException(u.ClientId, $"NumExamples is {u.NumExamples}; a client that trained on nothing must not send an update.");
+        if (u.NumExamples is < 1 or > ClientWeights.MaxExamples)
+            throw new InvalidClientUpdateException(u.ClientId, $"NumExamples is {u.NumExamples}; it must be between 1 and {ClientWeights.MaxExamples}.");
     }
 
     /// <summary>
@@ -220,9 +219,6 @@ public abstract class Strategy : IDisposable
 
     /// <summary>Changes the global state from validated contributions (ascending client id); returns strategy metrics.</summary>
     private protected abstract IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions);
-
-    /// <summary>What the client sent (default: every tensor of its update).</summary>
-    private protected virtual TransferCost UplinkCost(ClientUpdate update) => TransferCost.Of(update.Adapter);
 
     /// <summary>Whether an update may leave out its frozen <c>lora_A</c> tensors.</summary>
     private protected virtual bool LoraAMayBeOmitted => false;

@@ -1,50 +1,34 @@
 namespace Confer.Federation;
 
 /// <summary>
-/// Per-client, per-round communication record. The engine records every task it sends (downlink) and every round
-/// summary (uplink of the clients that were aggregated); a client that dropped out has downlink but no uplink.
+/// Per-client communication of one round's training exchange, as it travels: the round driver records every task it
+/// sends (downlink) and every update it receives in full (uplink), after the message codecs, so a simulation counts
+/// the bytes a deployment would send. A client that dropped out has downlink but no uplink. Federated evaluation
+/// (global adapter down, one loss up) is monitoring, not training, and is not counted.
 /// </summary>
-public sealed class TrafficLedger
+public sealed class TrafficLedger(int round)
 {
-    private readonly SortedDictionary<(int Round, string ClientId), ClientTraffic> _entries =
-        new(Comparer<(int Round, string ClientId)>.Create((a, b) =>
-            a.Round != b.Round ? a.Round.CompareTo(b.Round) : string.CompareOrdinal(a.ClientId, b.ClientId)));
+    private readonly SortedDictionary<string, ClientTraffic> _entries = new(StringComparer.Ordinal);
 
-    /// <summary>All entries ordered by round, then ordinal client id.</summary>
-    public IReadOnlyList<ClientTraffic> Entries => _entries.Values.ToList();
+    public int Round { get; } = round;
+
+    /// <summary>Entries in ordinal client-id order.</summary>
+    public IReadOnlyList<ClientTraffic> Entries => [.. _entries.Values];
 
     public TransferCost TotalDown => _entries.Values.Aggregate(TransferCost.Zero, (sum, e) => sum + e.Down);
 
     public TransferCost TotalUp => _entries.Values.Aggregate(TransferCost.Zero, (sum, e) => sum + e.Up);
 
-    /// <summary>Adds the downlink of a task that was sent.</summary>
-    public void RecordDownlink(ClientTask task) =>
-        Update(task.Round, task.ClientId, e => e with { Down = e.Down + task.Downlink });
+    public void RecordDownlink(string clientId, TransferCost cost) => Update(clientId, e => e with { Down = e.Down + cost });
 
-    /// <summary>Adds the uplink of every client aggregated in <paramref name="summary"/>.</summary>
-    public void RecordUplink(RoundSummary summary)
-    {
-        foreach (var (clientId, cost) in summary.Uplink)
-            Update(summary.Round, clientId, e => e with { Up = e.Up + cost });
-    }
+    public void RecordUplink(string clientId, TransferCost cost) => Update(clientId, e => e with { Up = e.Up + cost });
 
-    /// <summary>Totals of one round: (downlink, uplink) summed over clients.</summary>
-    public (TransferCost Down, TransferCost Up) RoundTotals(int round)
+    private void Update(string clientId, Func<ClientTraffic, ClientTraffic> change)
     {
-        var down = TransferCost.Zero;
-        var up = TransferCost.Zero;
-        foreach (var e in _entries.Values.Where(e => e.Round == round))
+        lock (_entries)
         {
-            down += e.Down;
-            up += e.Up;
+            var entry = _entries.TryGetValue(clientId, out var e) ? e : new ClientTraffic(Round, clientId, TransferCost.Zero, TransferCost.Zero);
+            _entries[clientId] = change(entry);
         }
-        return (down, up);
-    }
-
-    private void Update(int round, string clientId, Func<ClientTraffic, ClientTraffic> change)
-    {
-        var key = (round, clientId);
-        var entry = _entries.TryGetValue(key, out var e) ? e : new ClientTraffic(round, clientId, TransferCost.Zero, TransferCost.Zero);
-        _entries[key] = change(entry);
     }
 }

@@ -51,6 +51,14 @@ public sealed class NamedTensors : IReadOnlyList<KeyValuePair<string, Tensor>>, 
         if (!ReferenceEquals(old, tensor)) old.Dispose();
     }
 
+    /// <summary>Removes and disposes the tensor stored under <paramref name="name"/>.</summary>
+    public void Remove(string name)
+    {
+        if (!_tensors.Remove(name, out var old)) throw new KeyNotFoundException($"No tensor named '{name}'.");
+        _names.Remove(name);
+        old.Dispose();
+    }
+
     /// <summary>A deep copy (detached from autograd) on the given device and dtype, or the current ones.</summary>
     public NamedTensors Clone(Device? device = null, ScalarType? dtype = null)
     {

@@ -8,13 +8,16 @@ namespace Confer;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>What a temporary file's name carries after the target's name.</summary>
+    private const string TempMarker = ".tmp-";
+
     /// <remarks><paramref name="unixCreateMode"/>: the permissions the file is created with on Unix (owner-only for a private
     /// key), so its content is never readable by others, not even briefly; ignored on Windows, where the folder's ACL applies.</remarks>
     public static void Write(string path, Action<Stream> write, UnixFileMode? unixCreateMode = null)
     {
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = $"{full}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var tmp = $"{full}{TempMarker}{Environment.ProcessId}-{Guid.NewGuid():N}";
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 20 };
@@ -31,6 +34,17 @@ public static class AtomicFile
             try { File.Delete(tmp); } catch (IOException) { /* best effort: the original stays intact either way */ }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files that writes interrupted by a crash (kill -9, power loss) left under
+    /// <paramref name="folder"/>. Call it only when no other process may be writing there, e.g. when a run starts.
+    /// </summary>
+    public static void RemoveLeftovers(string folder)
+    {
+        if (!Directory.Exists(folder)) return;
+        foreach (var file in Directory.EnumerateFiles(folder, "*" + TempMarker + "*", SearchOption.AllDirectories))
+            File.Delete(file);
     }
 
     public static void WriteAllText(string path, string text) => WriteAllBytes(path, Encoding.UTF8.GetBytes(text));

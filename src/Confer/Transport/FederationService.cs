@@ -1,3 +1,4 @@
+using Confer.Federation;
 using Confer.Federation.Deployment;
 using Confer.Models;
 using Confer.Transport.Protocol;
@@ -5,37 +6,31 @@ using Grpc.Core;
 
 namespace Confer.Transport;
 
-/// <summary>The gRPC face of <see cref="RoundCoordinator"/>: authentication has already happened; this maps calls and streams tensors.</summary>
-internal sealed class FederationService(RoundCoordinator coordinator) : Protocol.Federation.FederationBase
+/// <summary>The gRPC face of <see cref="GrpcClientPool"/>: authentication has already happened; this maps calls and streams tensors.</summary>
+internal sealed class FederationService(GrpcClientPool pool) : Protocol.Federation.FederationBase
 {
     public override Task<JoinReply> Join(JoinRequest request, ServerCallContext context) =>
-        Task.FromResult(coordinator.Join(TokenAuthInterceptor.ClientId(context), request));
+        Task.FromResult(pool.Join(TokenAuthInterceptor.ClientId(context), request));
 
     public override Task<PollReply> Poll(PollRequest request, ServerCallContext context) =>
-        coordinator.PollAsync(TokenAuthInterceptor.ClientId(context), request.WaitSeconds, context.CancellationToken);
+        pool.PollAsync(TokenAuthInterceptor.ClientId(context), request.WaitSeconds, context.CancellationToken);
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>
-        Task.FromResult(new HeartbeatReply { TaskOpen = coordinator.Heartbeat(TokenAuthInterceptor.ClientId(context), request.TaskId) });
+        Task.FromResult(new HeartbeatReply { TaskOpen = pool.Heartbeat(TokenAuthInterceptor.ClientId(context), request.TaskId) });
 
-    public override async Task FetchTask(FetchTaskRequest request, IServerStreamWriter<TaskMessage> responseStream, ServerCallContext context)
-    {
-        var (round, task) = coordinator.AcquireTask(TokenAuthInterceptor.ClientId(context), request.TaskId);
-        try
+    public override Task FetchTask(FetchTaskRequest request, IServerStreamWriter<TaskMessage> responseStream, ServerCallContext context) =>
+        pool.SendTaskAsync(TokenAuthInterceptor.ClientId(context), request.TaskId, (open, task, ct) =>
         {
             var header = new TaskHeader
             {
-                TaskId = round.TaskId, Round = task.Round, LoraRank = task.LoraRank, LoraAlpha = task.LoraAlpha, FreezeLoraA = task.FreezeLoraA,
-                ProximalMu = task.ProximalMu, DeadlineSeconds = Math.Max(0, (round.DeadlineUtc - DateTime.UtcNow).TotalSeconds),
+                TaskId = open.TaskId, Round = task.Round, LoraRank = task.LoraRank, LoraAlpha = task.LoraAlpha, Codec = task.Codec,
+                Kind = task.Kind == TaskKind.Evaluate ? TaskHeader.Types.Kind.Evaluate : TaskHeader.Types.Kind.Train,
+                DeadlineSeconds = Math.Max(0, (open.DeadlineUtc - DateTime.UtcNow).TotalSeconds),
             };
-            await TensorStreams.SendTaskAsync(responseStream, header, task.Adapter ?? new NamedTensors(), round.BaseDelta ?? new NamedTensors(), context.CancellationToken)
-                .ConfigureAwait(false);
-        }
-        finally
-        {
-            round.Release();
-        }
-    }
+            foreach (var (key, value) in task.Config) header.Config[key] = value;
+            return TensorStreams.SendTaskAsync(responseStream, header, task.Adapter ?? new NamedTensors(), task.BaseDelta ?? new NamedTensors(), ct);
+        }, context.CancellationToken);
 
     public override async Task<PushReply> PushUpdate(IAsyncStreamReader<UpdateMessage> requestStream, ServerCallContext context) =>
-        new() { Message = await coordinator.ReceiveUpdateAsync(TokenAuthInterceptor.ClientId(context), requestStream, context.CancellationToken).ConfigureAwait(false) };
+        new() { Message = await pool.ReceiveReplyAsync(TokenAuthInterceptor.ClientId(context), requestStream, context.CancellationToken).ConfigureAwait(false) };
 }

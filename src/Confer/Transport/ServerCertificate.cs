@@ -45,6 +45,19 @@ internal static class ServerCertificate
         }
     }
 
-    private static string ReadPem(string path, string what) =>
-        File.Exists(path) ? File.ReadAllText(path) : throw new FileNotFoundException($"The server's TLS {what} file '{path}' does not exist; `confer certs` makes one.", path);
+    private static string ReadPem(string path, string what)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FileNotFoundException($"The server's TLS {what} file '{path}' does not exist; `confer certs` makes one.", path, e);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new InvalidDataException($"The server's TLS {what} file '{path}' cannot be read ({e.Message.TrimEnd('.')}); run the server as a user that may read it, or point tls_key/tls_cert at a readable copy.", e);
+        }
+    }
 }

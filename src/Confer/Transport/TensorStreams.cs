@@ -58,12 +58,15 @@ internal static class TensorStreams
     /// The update's tensors after its header, at most <paramref name="maxBytes"/> of them; throws
     /// <see cref="TensorStreamException"/> when the stream is malformed, corrupted or truncated.
     /// </summary>
-    public static async Task<NamedTensors> ReceiveUpdateTensorsAsync(IAsyncStreamReader<UpdateMessage> stream, UpdateHeader header, long maxBytes, CancellationToken ct)
+    /// <remarks><paramref name="onFrame"/> is called as each frame arrives: the server counts a flowing upload as a sign of life.</remarks>
+    public static async Task<NamedTensors> ReceiveUpdateTensorsAsync(IAsyncStreamReader<UpdateMessage> stream, UpdateHeader header, long maxBytes,
+        Action? onFrame, CancellationToken ct)
     {
         using var reader = new TensorFrameReader(maxBytes);
         while (await stream.MoveNext(ct).ConfigureAwait(false))
         {
             if (stream.Current.BodyCase != UpdateMessage.BodyOneofCase.Frame) throw new TensorStreamException(null, "a second header arrived inside the update.");
+            onFrame?.Invoke();
             reader.Add(stream.Current.Frame);
         }
         reader.Complete(new Dictionary<string, int> { [ProtocolInfo.UpdateSection] = header.Tensors });

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Confer.Compression;
 using Confer.Federation.Deployment;
 using Confer.Federation.Simulation;
 using Confer.Models;
@@ -45,18 +46,18 @@ public class DeploymentFaultTests
         await h.ExpectExitAsync(server, 0, TimeSpan.FromMinutes(3), ct);
         foreach (var c in survivors) await h.ExpectExitAsync(c, 0, TimeSpan.FromMinutes(1), ct);
         using var store = ServerStore.Open(h.StateFolder);
-        var rounds = store.Rounds();
+        var rounds = store.Rounds().Where(r => r.Round > 0).ToList();
         Assert.Equal([1, 2], rounds.Select(r => r.Round));
         var first = rounds[0];
         Assert.Contains(victimId, first.Selected);
-        Assert.Equal(first.Selected.Where(c => c != victimId).Order(StringComparer.Ordinal), first.Returned.Order(StringComparer.Ordinal));
-        Assert.NotEmpty(first.Returned);
+        Assert.Equal(first.Selected.Where(c => c != victimId).Order(StringComparer.Ordinal), first.Aggregated.Order(StringComparer.Ordinal));
+        Assert.NotEmpty(first.Aggregated);
         var dropped = Assert.Single(first.Dropped);
         Assert.Equal(victimId, dropped.ClientId);
         Assert.Contains("silent", dropped.Reason, StringComparison.Ordinal);
         var second = rounds[1];
         Assert.DoesNotContain(victimId, second.Selected);
-        Assert.Equal(["client_0", "client_2"], second.Returned.Order(StringComparer.Ordinal));
+        Assert.Equal(["client_0", "client_2"], second.Aggregated.Order(StringComparer.Ordinal));
         Assert.True(File.Exists(h.FinalAdapter), h.Logs);
         foreach (var c in survivors)
         {
@@ -95,9 +96,9 @@ public class DeploymentFaultTests
 
         using (var store = ServerStore.Open(h.StateFolder))
         {
-            var rounds = store.Rounds();
+            var rounds = store.Rounds().Where(r => r.Round > 0).ToList();
             Assert.Equal([1, 2, 3], rounds.Select(r => r.Round));
-            Assert.All(rounds, r => Assert.Equal(["client_0", "client_1"], r.Returned));
+            Assert.All(rounds, r => Assert.Equal(["client_0", "client_1"], r.Aggregated));
         }
         using var sim = new TempDir();
         var result = SimulationEngine.Run(h.SimulationSettings(sim.Path), Path.Combine(sim.Path, "sim"), resume: false);
@@ -127,31 +128,74 @@ public class DeploymentFaultTests
             Assert.Contains("the server refused this client's token: unknown or revoked token", c.Output, StringComparison.Ordinal);
         }
 
+        // A flood of bad tokens costs neither a disk write nor a log line each: it is counted and written in batches.
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(async _ =>
+        {
+            using var bad = new RawFederationClient(h, ClientToken.New());
+            await Assert.ThrowsAsync<RpcException>(() => bad.JoinAsync("x", ct));
+        }));
         var status = await h.StatusAsync(ct);
         Assert.False(server.HasExited, server.Output);
         Assert.Empty(Ids(status["clients"]!["connected"]));
-        using (var store = ServerStore.Open(h.StateFolder))
+        Assert.InRange(Regex.Count(server.Output, "Unauthenticated call"), 1, 10);
+        // Refusals are counted in memory and written in one batch per cause within ten seconds.
+        var until = DateTime.UtcNow.AddSeconds(30);
+        List<(DateTime Utc, string Kind, string? ClientId, string Message)> refused;
+        do
         {
-            var refused = store.Events().Where(e => e.Kind == "unauthenticated").ToList();
-            Assert.Equal(3, refused.Count);
-            Assert.All(refused, e => Assert.Contains("Join", e.Message, StringComparison.Ordinal));
-            Assert.All(refused, e => Assert.Contains("unknown or revoked token", e.Message, StringComparison.Ordinal));
+            await Task.Delay(500, ct);
+            using var store = ServerStore.Open(h.StateFolder);
+            refused = [.. store.Events().Where(e => e.Kind == "unauthenticated")];
         }
+        while (RefusalCount(refused) < 203 && DateTime.UtcNow < until);
+        Assert.Equal(203, RefusalCount(refused));
+        Assert.InRange(refused.Count, 1, 6);
+        Assert.All(refused, e => Assert.Contains("unknown or revoked token from ipv4:127.0.0.1", e.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AStalledUploadIsDroppedLikeASilentClientAndTheRoundGoesOn()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // heartbeat_s 1: silence means 3 s without a call or, while uploading, without a frame. The deadline is far
+        // away, so only the silence rule can end the round early.
+        using var h = new DeploymentHarness(clients: 2, new Dictionary<string, string>
+        {
+            ["rounds"] = "1", ["heartbeat_s"] = "1", ["round_deadline_s"] = "600",
+        });
+        var server = h.StartServer();
+        var real = h.StartClient(0);
+        using var raw = new RawFederationClient(h, h.Token(1));
+        await raw.JoinAsync(ModelFingerprint.Of(DeploymentHarness.ModelFolder), ct);
+        var taskId = await raw.PollForTaskAsync(StartTimeout, ct);
+        var (task, adapter) = await raw.FetchAsync(taskId, ct);
+        using (adapter)
+        using (await raw.StallAsync(Header(task, adapter.Count), Frames(adapter, chunkBytes: 256).Take(1), ct))
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await h.ExpectExitAsync(server, 0, TimeSpan.FromMinutes(2), ct);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"the round waited {clock.Elapsed} for a stalled upload");
+        }
+        await h.ExpectExitAsync(real, 0, TimeSpan.FromMinutes(1), ct);
+        using var store = ServerStore.Open(h.StateFolder);
+        var round = Assert.Single(store.Rounds().Where(r => r.Round > 0).ToList());
+        Assert.Equal(["client_0"], round.Aggregated);
+        Assert.Contains("its upload stalled", Assert.Single(round.Dropped).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task EveryKindOfBadUpdateIsRefusedByNameAndTheRoundCompletesWithTheGoodClients()
     {
         var ct = TestContext.Current.CancellationToken;
-        // client_0 is a real client process; client_1..8 each push one kind of bad update; client_9 pushes a good one.
-        using var h = new DeploymentHarness(clients: 10, new Dictionary<string, string>
+        // client_0 is a real client process; client_9 pushes a good update; every other client pushes one kind of bad one.
+        using var h = new DeploymentHarness(clients: 14, new Dictionary<string, string>
         {
             ["rounds"] = "1", ["max_update_norm"] = "5", ["heartbeat_s"] = "5",
         });
         var server = h.StartServer();
         var real = h.StartClient(0);
         var fingerprint = ModelFingerprint.Of(DeploymentHarness.ModelFolder);
-        var raw = Enumerable.Range(1, 9).ToDictionary(DeploymentHarness.ClientId, i => new RawFederationClient(h, h.Token(i)));
+        var raw = Enumerable.Range(1, h.ClientCount - 1).ToDictionary(DeploymentHarness.ClientId, i => new RawFederationClient(h, h.Token(i)));
         try
         {
             var taskIds = await Task.WhenAll(raw.Values.Select(async c =>
@@ -184,12 +228,14 @@ public class DeploymentFaultTests
             Assert.DoesNotContain("Server unreachable", real.Output, StringComparison.Ordinal);
             Assert.Equal(1, TrainingsOf(real, 1));
             using var store = ServerStore.Open(h.StateFolder);
-            var round = Assert.Single(store.Rounds());
-            Assert.Equal(10, round.Selected.Count);
-            Assert.Equal(["client_0", "client_9"], round.Returned.Order(StringComparer.Ordinal));
-            Assert.Equal(BadUpdates.Select(b => b.Client), round.Dropped.Select(d => d.ClientId).Order(StringComparer.Ordinal));
+            var round = Assert.Single(store.Rounds().Where(r => r.Round > 0).ToList());
+            // The server stayed up, and only the good updates shaped the global model.
+            Assert.Equal(h.ClientCount, round.Selected.Count);
+            Assert.Equal(["client_0", "client_9"], round.Aggregated.Order(StringComparer.Ordinal));
+            var bad = BadUpdates.Select(b => b.Client).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(bad, round.Dropped.Select(d => d.ClientId).Order(StringComparer.Ordinal));
             foreach (var d in round.Dropped) Assert.Contains(d.Reason, reasons[d.ClientId], StringComparison.Ordinal);
-            Assert.Equal(BadUpdates.Select(b => b.Client), store.Events().Where(e => e.Kind == "update_rejected").Select(e => e.ClientId!).Order(StringComparer.Ordinal));
+            Assert.Equal(bad, store.Events().Where(e => e.Kind == "update_rejected").Select(e => e.ClientId!).Order(StringComparer.Ordinal));
             using var final = Safetensors.Load(h.FinalAdapter);
             Assert.All(final, kv => Assert.True(kv.Value.isfinite().all().item<bool>(), kv.Key));
         }
@@ -254,7 +300,29 @@ public class DeploymentFaultTests
             return (Header(task, adapter.Count), frames, LoraB(adapter), "checksum mismatch");
         }),
         ("client_8", (task, adapter) => Tampered(task, adapter, LoraB(adapter), t => t.add_(100f), "above max_update_norm")),
+        ("client_10", (task, adapter) =>
+        {
+            var header = Header(task, adapter.Count);
+            header.Codec = "zstd-9000";
+            return (header, Frames(adapter), null, "encoded with codec 'zstd-9000', but this run's uplink_codec is 'identity'");
+        }),
+        // A count that would overflow the sum of example counts, and one that would own the weighted average.
+        ("client_11", (task, adapter) => WithExamples(task, adapter, long.MaxValue)),
+        ("client_12", (task, adapter) => WithExamples(task, adapter, 1L << 40)),
+        ("client_13", (task, adapter) =>
+        {
+            var header = Header(task, adapter.Count);
+            for (var i = 0; i < 100; i++) header.Metrics[$"m{i}"] = i;
+            return (header, Frames(adapter), null, "it reports 100 metrics; at most 32 are accepted");
+        }),
     ];
+
+    private static (UpdateHeader, IReadOnlyList<TensorFrame>, string?, string) WithExamples(TaskHeader task, NamedTensors adapter, long examples)
+    {
+        var header = Header(task, adapter.Count);
+        header.NumExamples = examples;
+        return (header, Frames(adapter), null, $"num_examples is {examples}, above max_client_records 24");
+    }
 
     private static string LoraB(NamedTensors adapter) => adapter.Names.First(n => n.Contains("lora_B", StringComparison.Ordinal));
 
@@ -273,7 +341,7 @@ public class DeploymentFaultTests
     }
 
     private static UpdateHeader Header(TaskHeader task, int tensors, string? taskId = null) =>
-        new() { TaskId = taskId ?? task.TaskId, Round = task.Round, NumExamples = 24, Tensors = tensors };
+        new() { TaskId = taskId ?? task.TaskId, Round = task.Round, NumExamples = 24, Tensors = tensors, Codec = IdentityCodec.Name };
 
     private static List<TensorFrame> Frames(NamedTensors tensors, int chunkBytes = TensorFrameWriter.ChunkBytes) =>
         [.. TensorFrameWriter.Frames(ProtocolInfo.UpdateSection, tensors, chunkBytes)];
@@ -283,4 +351,8 @@ public class DeploymentFaultTests
         Regex.Count(client.Output, $@"Round {round}: training \(rank");
 
     private static List<string> Ids(JsonNode? array) => [.. array!.AsArray().Select(n => (string)n!)];
+
+    /// <summary>Refused calls behind batched event lines ("… (×N)" stands for N).</summary>
+    private static int RefusalCount(IEnumerable<(DateTime Utc, string Kind, string? ClientId, string Message)> events) =>
+        events.Sum(e => Regex.Match(e.Message, @"\(×(\d+)\)$") is { Success: true } m ? int.Parse(m.Groups[1].Value) : 1);
 }

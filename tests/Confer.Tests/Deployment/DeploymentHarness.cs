@@ -24,15 +24,17 @@ internal sealed class DeploymentHarness : IDisposable
 
     /// <param name="clients">clients enrolled (client_0 …), each with a token and its own Dolly shard.</param>
     /// <param name="overrides">run keys to replace or add, e.g. <c>["rounds"] = "2"</c>; a YAML file may not name a key twice.</param>
-    public DeploymentHarness(int clients, IReadOnlyDictionary<string, string>? overrides = null)
+    /// <param name="certificateHosts">names the server certificate is issued for (default: localhost and 127.0.0.1).</param>
+    public DeploymentHarness(int clients, IReadOnlyDictionary<string, string>? overrides = null, string[]? certificateHosts = null)
     {
         ClientCount = clients;
         var data = Directory.CreateDirectory(_dir.File("data")).FullName;
+        // Ten Dolly shards exist; clients beyond them reuse one (raw protocol clients in fault tests need no data).
         for (var i = 0; i < clients; i++)
-            File.Copy(DataPaths.DollyShard($"local_training_{i}.json"), Path.Combine(data, $"local_training_{i}.json"));
+            File.Copy(DataPaths.DollyShard($"local_training_{i % 10}.json"), Path.Combine(data, $"local_training_{i}.json"));
         var test = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(DataPaths.DollyShard("global_test.json")))!.AsArray();
         File.WriteAllText(Path.Combine(data, "test.json"), new JsonArray([.. test.Take(16).Select(r => r!.DeepClone())]).ToJsonString());
-        DevCertificates.Create(_dir.File("certs"), ["localhost", "127.0.0.1"]);
+        DevCertificates.Create(_dir.File("certs"), certificateHosts ?? ["localhost", "127.0.0.1"]);
         using (var store = ServerStore.Open(StateFolder))
             for (var i = 0; i < clients; i++) _tokens[ClientId(i)] = store.IssueToken(ClientId(i));
         var keys = new List<KeyValuePair<string, string>>
@@ -171,6 +173,16 @@ internal sealed class DeploymentHarness : IDisposable
     }
 
     public SocketsHttpHandler TrustingHandler() => ConferChannel.TrustingHandler(CaPath);
+
+    /// <summary>Runs any <c>confer</c> command (e.g. <c>report</c>) as a process.</summary>
+    public RunningProcess Run(params string[] args) => Start(args[0], args);
+
+    /// <summary>Sets <paramref name="key"/> in the run YAML (e.g. to fix a mistyped value before a restart).</summary>
+    public void SetKey(string key, string value)
+    {
+        var lines = File.ReadAllLines(ConfigPath).Where(l => !l.StartsWith(key + ":", StringComparison.Ordinal)).Append($"{key}: {value}");
+        File.WriteAllLines(ConfigPath, lines);
+    }
 
     private RunningProcess Start(string name, params string[] args)
     {

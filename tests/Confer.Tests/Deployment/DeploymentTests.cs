@@ -1,12 +1,15 @@
 using Confer.Federation.Deployment;
+using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Confer.Models;
 
 namespace Confer.Tests.Deployment;
 
 /// <summary>
-/// The deployment end to end: one server and three client processes talking gRPC over TLS on 127.0.0.1 must end
-/// with the same global adapter as <c>confer simulate</c> run in-process on the same config and seed.
+/// The deployment end to end: one server and three client processes talking gRPC over TLS on 127.0.0.1 run the same
+/// round driver as <c>confer simulate</c>, so they must end with the same global adapter and the same record — per
+/// round the same participants, examples, losses, client evaluations and traffic bytes — as an in-process simulation
+/// of the same config and seed; and <c>confer report</c> reads the server's state folder as it reads a run folder.
 /// </summary>
 public class DeploymentTests
 {
@@ -14,7 +17,7 @@ public class DeploymentTests
     public async Task ThreeClientProcessesOverTlsMatchAnInProcessSimulation()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var h = new DeploymentHarness(clients: 3);
+        using var h = new DeploymentHarness(clients: 3, new Dictionary<string, string> { ["eval_every"] = "1" });
         var server = h.StartServer();
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await h.StatusCodeAsync(null, ct));
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await h.StatusCodeAsync("wrong", ct));
@@ -23,16 +26,41 @@ public class DeploymentTests
         await h.ExpectExitAsync(server, 0, TimeSpan.FromMinutes(4), ct);
         foreach (var c in clients) await h.ExpectExitAsync(c, 0, TimeSpan.FromMinutes(1), ct);
 
-        using (var store = ServerStore.Open(h.StateFolder))
-        {
-            var rounds = store.Rounds();
-            Assert.Equal([1, 2, 3], rounds.Select(r => r.Round));
-            Assert.All(rounds, r => Assert.Equal(["client_0", "client_1", "client_2"], r.Returned));
-        }
+        IReadOnlyList<RoundRecord> deployed;
+        using (var store = ServerStore.Open(h.StateFolder)) deployed = store.Rounds();
+        Assert.Equal([0, 1, 2, 3], deployed.Select(r => r.Round));
+        Assert.All(deployed.Skip(1), r => Assert.Equal(["client_0", "client_1", "client_2"], r.Aggregated));
 
         using var sim = new TempDir();
         var result = SimulationEngine.Run(h.SimulationSettings(sim.Path), Path.Combine(sim.Path, "sim"), resume: false);
         AdapterAssert.Equal(Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"), h.FinalAdapter, 1e-6);
+        var simulated = new RunFolder(result.RunFolder).Rounds();
+        Assert.Equal(simulated.Select(r => r.Round), deployed.Select(r => r.Round));
+        foreach (var (s, d) in simulated.Zip(deployed))
+        {
+            Assert.Equal(s.Selected, d.Selected);
+            Assert.Equal(s.Aggregated, d.Aggregated);
+            Assert.Equal(s.Examples, d.Examples);
+            // Timing metrics (train_seconds) differ by nature; every other metric is the same computation.
+            Assert.Equal(s.Metrics.Keys.Order(StringComparer.Ordinal), d.Metrics.Keys.Order(StringComparer.Ordinal));
+            foreach (var (name, value) in s.Metrics.Where(m => m.Key != "train_seconds"))
+                Assert.True(Math.Abs(value - d.Metrics[name]) <= 1e-6 * Math.Max(1, Math.Abs(value)), $"round {s.Round} {name}: {value} vs {d.Metrics[name]}");
+            Assert.Equal(s.Traffic, d.Traffic);
+            Assert.Equal(s.ClientEvaluations.Select(e => (e.ClientId, e.Examples)), d.ClientEvaluations.Select(e => (e.ClientId, e.Examples)));
+            foreach (var (se, de) in s.ClientEvaluations.Zip(d.ClientEvaluations)) Assert.True(Math.Abs(se.Loss - de.Loss) <= 1e-6, $"{se.ClientId}: {se.Loss} vs {de.Loss}");
+        }
+        Assert.True(simulated[^1].Up.Bytes > 0 && simulated[^1].Down.Bytes > 0);
+        Assert.Equal(3, simulated[^1].ClientEvaluations.Count);
+
+        // The server wrote its report when the run finished; `confer report` on the state folder writes it again.
+        var report = Path.Combine(h.StateFolder, "report.html");
+        Assert.True(File.Exists(report), h.Logs);
+        File.Delete(report);
+        var cli = h.Run("report", h.StateFolder);
+        await h.ExpectExitAsync(cli, 0, TimeSpan.FromMinutes(1), ct);
+        var html = File.ReadAllText(report);
+        Assert.Contains("deploy", html, StringComparison.Ordinal);
+        Assert.Contains("client_2", html, StringComparison.Ordinal);
     }
 }
 

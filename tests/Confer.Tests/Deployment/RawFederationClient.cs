@@ -71,5 +71,14 @@ internal sealed class RawFederationClient : IDisposable
         return (await call.ResponseAsync).Message;
     }
 
+    /// <summary>Starts an upload with <paramref name="header"/> and <paramref name="frames"/>, then sends nothing more: a stalled upload. Dispose the call to end it.</summary>
+    public async Task<IDisposable> StallAsync(UpdateHeader header, IEnumerable<TensorFrame> frames, CancellationToken ct)
+    {
+        var call = _server.PushUpdate(cancellationToken: ct);
+        await call.RequestStream.WriteAsync(new UpdateMessage { Header = header }, ct);
+        foreach (var frame in frames) await call.RequestStream.WriteAsync(new UpdateMessage { Frame = frame }, ct);
+        return call;
+    }
+
     public void Dispose() => _channel.Dispose();
 }

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Confer.Federation;
 using Confer.Federation.Deployment;
+using Confer.Federation.Rounds;
 using Microsoft.Data.Sqlite;
 
 namespace Confer.Tests.Deployment;
@@ -13,10 +15,11 @@ public sealed class ServerStoreTests : IDisposable
 
     private string State => _dir.File("state");
 
-    private static CompletedRound Round(int round, params string[] selected) =>
-        new(round, selected, selected[..^1], [new DroppedClient(selected[^1], "timeout after 60 s")],
-            new Dictionary<string, double> { ["train_loss"] = 2.5 / round, ["eval_loss"] = double.NaN }, 12.25 * round,
-            new DateTime(2025, 3, round, 10, 0, 0, DateTimeKind.Utc));
+    private static RoundRecord Round(int round, params string[] selected) =>
+        new(round, selected, selected[..^1], [new DroppedClient(selected[^1], "timeout after 60 s")], 40L * round,
+            new Dictionary<string, double> { ["train_loss"] = 2.5 / round, ["eval_loss"] = double.NaN },
+            [.. selected.Select((c, i) => new ClientTraffic(round, c, new TransferCost(100 + i, 400 + 4 * i), i < selected.Length - 1 ? new TransferCost(100 + i, 400 + 4 * i) : TransferCost.Zero))],
+            [new ClientEvaluation(selected[0], 2.75, 9)], 12.25 * round);
 
     [Fact]
     public void IssuedTokenAuthenticatesItsClientUntilRevoked()
@@ -136,8 +139,8 @@ public sealed class ServerStoreTests : IDisposable
     public void InconsistentRoundIsRefusedAndLeavesNothing()
     {
         using var store = ServerStore.Open(State);
-        var stranger = Round(1, "a", "b") with { Returned = ["a", "z"] };
-        Assert.Contains("'z' is listed as returned but was not selected", Assert.Throws<ArgumentException>(() => store.CommitRound(stranger)).Message);
+        var stranger = Round(1, "a", "b") with { Aggregated = ["a", "z"] };
+        Assert.Contains("'z' is listed as aggregated but was not selected", Assert.Throws<ArgumentException>(() => store.CommitRound(stranger)).Message);
         var twice = Round(1, "a", "b") with { Selected = ["a", "b", "a"] };
         Assert.Contains("'a' appears twice among the selected clients", Assert.Throws<ArgumentException>(() => store.CommitRound(twice)).Message);
         Assert.Equal(0, store.LastCompletedRound());
@@ -159,12 +162,13 @@ public sealed class ServerStoreTests : IDisposable
         {
             Assert.Equal(expected.Round, actual.Round);
             Assert.Equal(expected.Selected, actual.Selected); // selection order, not sorted
-            Assert.Equal(expected.Returned, actual.Returned);
+            Assert.Equal(expected.Aggregated, actual.Aggregated);
             Assert.Equal(expected.Dropped, actual.Dropped);
+            Assert.Equal(expected.Examples, actual.Examples);
             Assert.Equal(expected.Metrics.OrderBy(m => m.Key), actual.Metrics.OrderBy(m => m.Key)); // NaN survives
+            Assert.Equal(expected.Traffic.OrderBy(t => t.ClientId, StringComparer.Ordinal), actual.Traffic);
+            Assert.Equal(expected.ClientEvaluations, actual.ClientEvaluations);
             Assert.Equal(expected.Seconds, actual.Seconds);
-            Assert.Equal(expected.FinishedUtc, actual.FinishedUtc);
-            Assert.Equal(DateTimeKind.Utc, actual.FinishedUtc.Kind);
         }
     }
 

@@ -128,7 +128,7 @@ public sealed class FedAvgTests
         using var a2 = RandomAdapter(g, 8, Modules);
         var summary = strategy.AggregateTrain(1, [Update("c0", a0, 100), Update("c2", a2, 300)]);
         Assert.Equal([0.25, 0.75], summary.ClientIds.Select(id => summary.Weights[id]));
-        Assert.Equal(2, summary.Uplink.Count);
+        Assert.Equal(400, summary.TotalExamples);
     }
 
     [Fact]
@@ -144,8 +144,7 @@ public sealed class FedAvgTests
             Assert.Equal((8, 16.0, false, 0.0), (task.LoraRank, task.LoraAlpha, task.FreezeLoraA, task.ProximalMu));
             Assert.Null(task.BaseDelta);
             AssertBitwiseEqual(initial, task.Adapter!);
-            Assert.Equal(initial.ElementCount, task.Downlink.Parameters);
-            Assert.Equal(initial.ElementCount * 4, task.Downlink.Bytes);
+            Assert.Equal(new TransferCost(initial.ElementCount, initial.ElementCount * 4), TransferCost.Of(task));
             task.Adapter!.Dispose();
         }
         Assert.Equal(initial.ElementCount, strategy.GlobalAdapter.ElementCount);

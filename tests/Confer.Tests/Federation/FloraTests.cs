@@ -149,31 +149,4 @@ public sealed class FloraTests
         var expected = round1.Concat(round2).Select(u => Product(u.Adapter, "q", 2.0).mul(0.5)).Aggregate((x, y) => x.add(y));
         Assert.True(RelativeError(strategy.MergedDelta[LoraKeys.DenseWeight("q")], expected) < 1e-5);
     }
-
-    [Fact]
-    public void Downlink_is_the_missed_stacks_or_the_dense_delta_whichever_is_smaller()
-    {
-        // Module "wide": 1024 × 1024 (dense 1,048,576); "tiny": 16 × 16 (dense 256).
-        (string, long, long)[] modules = [("wide", 1024, 1024), ("tiny", 16, 16)];
-        using var g = new Generator(16);
-        var clients = ClientIds(5);
-        var settings = new FederationSettings { ClientIds = clients, ClientRanks = HeteroRanks, LoraRank = 16, LoraAlpha = 16 };
-        using var initial = RandomAdapter(g, 4, modules, zeroB: true);
-        using var strategy = Create("flora", initial, settings);
-
-        var first = strategy.ConfigureTrain(1, clients);
-        Assert.All(first, t => Assert.Equal(TransferCost.Zero, t.Downlink));
-        var summary = strategy.AggregateTrain(1, clients.Select((id, k) => Update(id, RandomAdapter(g, HeteroRanks[k], modules), 10)).ToList());
-        Assert.Equal(TransferCost.Fp32(4 * (2048 + 32)), summary.Uplink["c0"]);
-
-        // Round 2, only c0 and c1 train: R = 88 → wide sends 88·2048 = 180,224 (< 1,048,576), tiny sends its dense 256 (< 88·32).
-        var second = strategy.ConfigureTrain(2, ["c0", "c1"]);
-        Assert.All(second, t => Assert.Equal(TransferCost.Fp32(88 * 2048 + 256), t.Downlink));
-        strategy.AggregateTrain(2, second.Select(t => Update(t.ClientId, RandomAdapter(g, t.LoraRank, modules), 10)).ToList());
-
-        // Round 3: c0 missed nothing (R = 36 from round 2); c4 missed rounds 1 and 2 (R = 88 + 36 = 124).
-        var third = strategy.ConfigureTrain(3, ["c0", "c4"]);
-        Assert.Equal(TransferCost.Fp32(36 * 2048 + 256), third[0].Downlink);
-        Assert.Equal(TransferCost.Fp32(124 * 2048 + 256), third[1].Downlink);
-    }
 }

@@ -83,7 +83,7 @@ public sealed class HetLoraTests
         {
             Assert.Equal(Bits(initial[LoraKeys.B("q")].narrow(1, 0, task.LoraRank)), Bits(task.Adapter![LoraKeys.B("q")]));
             Assert.Equal(Bits(initial[LoraKeys.A("q")].narrow(0, 0, task.LoraRank)), Bits(task.Adapter[LoraKeys.A("q")]));
-            Assert.Equal(TransferCost.Fp32(task.LoraRank * (20 + 18 + 20 + 10)), task.Downlink);
+            Assert.Equal(new TransferCost(task.LoraRank * (20 + 18 + 20 + 10), 4L * task.LoraRank * (20 + 18 + 20 + 10)), TransferCost.Of(task));
         }
     }
 }

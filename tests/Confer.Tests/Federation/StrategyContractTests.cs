@@ -83,17 +83,17 @@ public sealed class StrategyContractTests
         using var g = new Generator(74);
         using var initial = RandomAdapter(g, 4, Modules);
         using var strategy = Create("fedavg", initial, Settings);
-        var ledger = new TrafficLedger();
-        var tasks = strategy.ConfigureTrain(1, ["c0", "c1", "c2"]);
-        foreach (var task in tasks) ledger.RecordDownlink(task);
+        var ledger = new TrafficLedger(1);
+        var tasks = strategy.ConfigureTrain(1, ["c2", "c1", "c0"]);
+        foreach (var task in tasks) ledger.RecordDownlink(task.ClientId, TransferCost.Of(task));
         // c2 drops out: it received the adapter but sends nothing back.
-        ledger.RecordUplink(strategy.AggregateTrain(1, [Update("c0", tasks[0].Adapter!, 5), Update("c1", tasks[1].Adapter!, 5)]));
+        foreach (var task in tasks.Take(2)) ledger.RecordUplink(task.ClientId, TransferCost.Of(task.Adapter));
 
-        var perAdapter = TransferCost.Fp32(4 * (8 + 6));
-        Assert.Equal(3, ledger.Entries.Count);
+        // One module of rank 4 with (d_in, d_out) = (8, 6): 4·(8 + 6) = 56 fp32 values per adapter.
+        var perAdapter = new TransferCost(56, 224);
+        Assert.Equal(["c0", "c1", "c2"], ledger.Entries.Select(e => e.ClientId));
         Assert.Equal(new ClientTraffic(1, "c2", perAdapter, TransferCost.Zero), ledger.Entries[2]);
-        Assert.Equal((TransferCost.Fp32(3 * 56), TransferCost.Fp32(2 * 56)), ledger.RoundTotals(1));
-        Assert.Equal(TransferCost.Fp32(3 * 56), ledger.TotalDown);
-        Assert.Equal(TransferCost.Fp32(2 * 56), ledger.TotalUp);
+        Assert.Equal(new TransferCost(3 * 56, 3 * 224), ledger.TotalDown);
+        Assert.Equal(new TransferCost(2 * 56, 2 * 224), ledger.TotalUp);
     }
 }

@@ -66,7 +66,8 @@ public sealed class StrategyStateTests
         var tasksB = restored.ConfigureTrain(3, next);
         foreach (var (a, b) in tasksA.Zip(tasksB))
         {
-            Assert.Equal((a.LoraRank, a.LoraAlpha, a.FreezeLoraA, a.ProximalMu, a.Downlink), (b.LoraRank, b.LoraAlpha, b.FreezeLoraA, b.ProximalMu, b.Downlink));
+            Assert.Equal((a.LoraRank, a.LoraAlpha, a.FreezeLoraA, a.ProximalMu, TransferCost.Of(a)), (b.LoraRank, b.LoraAlpha, b.FreezeLoraA, b.ProximalMu, TransferCost.Of(b)));
+            Assert.Equal(a.Config, b.Config);
             AssertBitwiseEqual(a.Adapter!, b.Adapter!);
         }
         original.AggregateTrain(3, tasksA.Select((t, k) => Train(t, 300 + k)).ToList());

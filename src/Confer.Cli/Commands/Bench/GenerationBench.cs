@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Confer.Models.Llama;
+using Confer.Models;
 using Confer.Training.Generation;
 
 namespace Confer.Cli.Commands.Bench;
@@ -23,7 +23,7 @@ internal sealed record GenerationBenchResult(string Label, int Batch, int NewTok
 /// </summary>
 internal static class GenerationBench
 {
-    public static GenerationBenchResult Run(LlamaForCausalLM model, string label, IReadOnlyList<IReadOnlyList<int>> prompts, int newTokens, bool useCache)
+    public static GenerationBenchResult Run(CausalLanguageModel model, string label, IReadOnlyList<IReadOnlyList<int>> prompts, int newTokens, bool useCache)
     {
         var generator = new TokenGenerator(model);
         var options = new GenerationOptions { MaxNewTokens = newTokens, UseCache = useCache };

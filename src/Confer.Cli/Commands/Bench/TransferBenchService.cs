@@ -30,7 +30,7 @@ internal sealed class TransferBenchService(NamedTensors payload) : Transport.Pro
         NamedTensors update;
         try
         {
-            update = await TensorStreams.ReceiveUpdateTensorsAsync(requestStream, header, payload.ByteCount, ct).ConfigureAwait(false);
+            update = await TensorStreams.ReceiveUpdateTensorsAsync(requestStream, header, payload.ByteCount, null, ct).ConfigureAwait(false);
         }
         catch (TensorStreamException e)
         {

@@ -1,5 +1,4 @@
 using Confer.Models;
-using Confer.Models.Llama;
 using Confer.Peft;
 using static TorchSharp.torch;
 
@@ -15,7 +14,7 @@ public sealed class ClientModel : IDisposable
     private readonly List<(string Path, LoraLinear Layer)> _targets;
     private readonly Dictionary<string, Tensor> _pristine = new(StringComparer.Ordinal);
 
-    public ClientModel(LlamaForCausalLM model, IReadOnlyList<string> targetModules)
+    public ClientModel(CausalLanguageModel model, IReadOnlyList<string> targetModules)
     {
         Model = model;
         var targeting = new LoraConfig { TargetModules = [.. targetModules] };
@@ -26,7 +25,7 @@ public sealed class ClientModel : IDisposable
         foreach (var (path, layer) in _targets) _pristine[path] = layer.Weight.detach().clone().DetachFromDisposeScope();
     }
 
-    public LlamaForCausalLM Model { get; }
+    public CausalLanguageModel Model { get; }
 
     /// <summary>Module paths that carry adapters, in model order.</summary>
     public IEnumerable<string> TargetPaths => _targets.Select(t => t.Path);

@@ -1,9 +1,9 @@
 using Confer.Configuration;
 using Confer.Data;
 using Confer.Federation.Clients;
+using Confer.Federation.Messages;
 using Confer.Federation.Simulation;
 using Confer.Models;
-using Confer.Models.Llama;
 using Confer.Tokenizers;
 using Confer.Transport;
 using Confer.Transport.Protocol;
@@ -17,7 +17,7 @@ namespace Confer.Federation.Deployment;
 /// <c>confer client</c>: one site's process. It joins the server, learns the run's recipe, prepares its own data
 /// exactly as a simulated client would, then polls for tasks, trains (heartbeating) and pushes updates until the run
 /// finishes. A lost server is retried with exponential back-off; a refused update is logged and the client carries
-/// on with the next round. Training happens in <see cref="FederatedClient.Fit"/>, the same code the simulation runs.
+/// on with the next round. Tasks run through <see cref="ClientRunner"/>, the same code the simulation runs.
 /// </summary>
 public sealed class DeployedClient : IDisposable
 {
@@ -53,7 +53,7 @@ public sealed class DeployedClient : IDisposable
                 unreachableSince = null;
                 backoff = TimeSpan.FromSeconds(1);
                 var session = Prepare(join);
-                _log.LogInformation("Joined as {Client}; {Examples} local training examples", join.ClientId, session.Client.TrainData.Count);
+                _log.LogInformation("Joined as {Client}; {Examples} local training examples", join.ClientId, session.Runner.Client.TrainData.Count);
                 await ServeAsync(server, session, join.HeartbeatSeconds, ct).ConfigureAwait(false);
                 return 0;
             }
@@ -63,7 +63,15 @@ public sealed class DeployedClient : IDisposable
             }
             catch (RpcException e) when (Inner<System.Security.Authentication.AuthenticationException>(e) is { } tls)
             {
-                throw new ConfigException($"TLS: the server at {_settings.Server} is not trusted ({tls.Message}); pass --ca with the CA certificate that signed it (ca.crt from `confer certs`).");
+                var host = new Uri(_settings.Server).Host;
+                throw new ConfigException(tls.Message.Contains("NameMismatch", StringComparison.Ordinal)
+                    ? $"TLS: the server's certificate is not issued for '{host}' (name mismatch); connect with a name or address the certificate lists (`confer certs --host …` sets them), or make a new certificate that includes '{host}'."
+                    : $"TLS: the server at {_settings.Server} is not trusted ({tls.Message}); pass --ca with the CA certificate that signed it (ca.crt from `confer certs`).");
+            }
+            catch (Exception e) when (Inner<System.Net.Sockets.SocketException>(e) is { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData })
+            {
+                // A name that does not resolve is a typo far more often than an outage: say so instead of retrying forever.
+                throw new ConfigException($"server: the host '{new Uri(_settings.Server).Host}' of {_settings.Server} cannot be resolved; check the URL.");
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.FailedPrecondition or StatusCode.PermissionDenied)
             {
@@ -123,23 +131,30 @@ public sealed class DeployedClient : IDisposable
             _log.LogWarning("Task {Task} arrived broken ({Reason}); asking again", taskId, e.Message);
             return;
         }
-        _log.LogInformation("Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
+        _log.LogInformation(task.Kind == TaskKind.Evaluate ? "Round {Round}: evaluating the global model" : "Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var heartbeat = HeartbeatAsync(server, taskId, heartbeatSeconds, abandon);
         ClientUpdate update;
         try
         {
-            update = await Task.Run(() => session.Client.Fit(task, session.Model, null, abandon.Token), abandon.Token).ConfigureAwait(false);
+            update = await Task.Run(() => session.Runner.Run(task, null, abandon.Token), abandon.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            _log.LogWarning("Round {Round}: the server closed this task; training abandoned", task.Round);
+            _log.LogWarning("Round {Round}: the server closed this task; abandoned", task.Round);
+            return;
+        }
+        catch (InvalidDataException e)
+        {
+            _log.LogWarning("Round {Round}: the task cannot be run ({Reason}); skipped", task.Round, e.Message);
             return;
         }
         finally
         {
             await abandon.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
+            MessageTensors.Release(task);
+            task.BaseDelta?.Dispose();
         }
         using (update.Adapter)
         {
@@ -159,9 +174,13 @@ public sealed class DeployedClient : IDisposable
     {
         using var call = server.FetchTask(new FetchTaskRequest { TaskId = taskId }, cancellationToken: ct);
         var (header, adapter, baseDelta) = await TensorStreams.ReceiveTaskAsync(call.ResponseStream, ct).ConfigureAwait(false);
-        // The base delta is only read while the adapters are attached (Fit); the task owns the adapter.
+        // The caller disposes both the adapter and the base delta once the task has run: this process fetched them.
         return new ClientTask(header.Round, clientId, adapter.Count > 0 ? adapter : Dispose(adapter), baseDelta.Count > 0 ? baseDelta : Dispose(baseDelta),
-            header.LoraRank, header.LoraAlpha, header.FreezeLoraA, header.ProximalMu, TransferCost.Zero);
+            header.LoraRank, header.LoraAlpha)
+        {
+            Kind = header.Kind == TaskHeader.Types.Kind.Evaluate ? TaskKind.Evaluate : TaskKind.Train,
+            Config = new TaskConfig(header.Config), Codec = header.Codec,
+        };
     }
 
     private static NamedTensors? Dispose(NamedTensors tensors)
@@ -173,7 +192,7 @@ public sealed class DeployedClient : IDisposable
     private static async Task<string> PushAsync(FederationGrpc.FederationClient server, string taskId, int round, ClientUpdate update, CancellationToken ct)
     {
         using var call = server.PushUpdate(cancellationToken: ct);
-        var header = new UpdateHeader { TaskId = taskId, Round = round, NumExamples = update.NumExamples };
+        var header = new UpdateHeader { TaskId = taskId, Round = round, NumExamples = update.NumExamples, Codec = update.Codec };
         foreach (var (k, v) in update.Metrics) header.Metrics[k] = v;
         await TensorStreams.SendUpdateAsync(call.RequestStream, header, update.Adapter, ct).ConfigureAwait(false);
         return (await call.ResponseAsync.ConfigureAwait(false)).Message;
@@ -218,9 +237,9 @@ public sealed class DeployedClient : IDisposable
         var training = run.ToTrainerOptions(tokenizer.PadId ?? 0);
         if (_settings.MaxLocalSteps > 0)
             training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
-        var model = LlamaForCausalLM.FromPretrained(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
-        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientModel(model, run.LoraTargets),
-            new FederatedClient(join.ClientId, data.Train, training, run.LoraDropout, run.Seed));
+        var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
+        var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), MessageStages.For(run)));
         return _session;
     }
 
@@ -235,21 +254,27 @@ public sealed class DeployedClient : IDisposable
         return null;
     }
 
-    private static string Describe(Exception e) => e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
+    /// <summary>Why the server is unreachable, in the words an operator can act on.</summary>
+    private string Describe(Exception e) => Inner<System.Net.Sockets.SocketException>(e)?.SocketErrorCode switch
+    {
+        System.Net.Sockets.SocketError.ConnectionRefused => $"connection refused at {_settings.Server}: is the server running, and is the port right?",
+        System.Net.Sockets.SocketError.TimedOut or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable =>
+            $"no route to {_settings.Server}: check the address and any firewall between this site and the server",
+        _ => e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message,
+    };
 
     public void Dispose() => _session?.Dispose();
 
-    private sealed class Session(string runYaml, string clientId, ClientModel model, FederatedClient client) : IDisposable
+    private sealed class Session(string runYaml, string clientId, ClientRunner runner) : IDisposable
     {
         public string RunYaml { get; } = runYaml;
         public string ClientId { get; } = clientId;
-        public ClientModel Model { get; } = model;
-        public FederatedClient Client { get; } = client;
+        public ClientRunner Runner { get; } = runner;
 
         public void Dispose()
         {
-            Model.Dispose();
-            Model.Model.Dispose();
+            Runner.Model.Dispose();
+            Runner.Model.Model.Dispose();
         }
     }
 }

@@ -1,8 +1,14 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Confer.Configuration;
+using Confer.Data;
+using Confer.Federation.Clients;
+using Confer.Federation.Messages;
+using Confer.Federation.Reporting;
+using Confer.Federation.Rounds;
+using Confer.Federation.Scheduling;
 using Confer.Federation.Simulation;
 using Confer.Models;
+using Confer.Tokenizers;
 using Confer.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -16,30 +22,57 @@ namespace Confer.Federation.Deployment;
 
 /// <summary>
 /// <c>confer server</c>: one process that owns the global model and the run's state, serving gRPC (and
-/// <c>/status</c> JSON) over TLS on one port. Started again with the same command after a crash, it continues from
-/// its last committed round; started with a different experiment config on the same state folder, it refuses.
+/// <c>/status</c> JSON) over TLS on one port, and running the same <see cref="RoundDriver"/> as <c>confer simulate</c>
+/// with clients reached through the gRPC gate (<see cref="GrpcClientPool"/>) and the record kept in <c>server.db</c>.
+/// Started again with the same command after a crash, it continues from its last committed round; started with a
+/// different experiment config on the same state folder, it refuses. Everything is checked before anything is written.
 /// </summary>
 public static class FederationServer
 {
-    private const string RunConfigKey = "run_config";
+    /// <summary>server.db meta key: the run's experiment keys as YAML, written once at the first start.</summary>
+    internal const string RunConfigKey = "run_config";
+
+    /// <summary>server.db meta key: when the run first started (UTC).</summary>
+    internal const string StartedKey = "started_utc";
 
     public static async Task RunAsync(SimulationSettings run, ServerSettings server, CancellationToken ct)
     {
         run.Validate();
         server.Validate();
         var certificate = ServerCertificate.Load(server.TlsCert, server.TlsKey);
-        Directory.CreateDirectory(server.State);
+        if (!File.Exists(Path.Combine(server.State, ServerStore.FileName)))
+            throw new ConfigException($"state '{server.State}': no server.db; enrol clients first with `confer token add <client-id> --state {server.State}`.");
         using var store = ServerStore.Open(server.State);
-        CheckSameRun(store, run, server.State);
         var clientIds = store.Clients().Select(c => c.Id).ToList();
         if (clientIds.Count == 0)
             throw new ConfigException($"state '{server.State}': no clients are enrolled; issue tokens first with `confer token add <client-id> --state {server.State}`.");
+        if (server.MinAvailableClients > clientIds.Count)
+            throw new ConfigException($"min_available_clients: {server.MinAvailableClients} is more than the {clientIds.Count} enrolled clients; no round could ever start. Enrol more clients or lower it.");
+        var yaml = ConfigBinder.ToYaml(run);
+        CheckSameRun(store, yaml, server.State);
+
+        // The model, tokenizer and test data are checked here, before the state folder records this run's config.
+        if (!Directory.Exists(run.Model)) throw new ConfigException($"model: folder '{run.Model}' does not exist.");
+        var fingerprint = ModelFingerprint.Of(run.Model);
+        using var llm = ModelFactory.LoadCausalLM(run.Model, device: Runtime.DeviceSelector.Parse(run.Device));
+        using var model = new ClientModel(llm, run.LoraTargets);
+        var serverModel = ServerSideModel(run, model);
+        using var strategy = StrategySetup.Create(run, model, clientIds);
+        var pipeline = MessageStages.For(run);
+        if (store.GetMeta(RunConfigKey) is null)
+        {
+            store.SetMeta(StartedKey, StoreTime.Stamp(DateTime.UtcNow));
+            store.SetMeta(RunConfigKey, yaml);
+        }
+        AtomicFile.RemoveLeftovers(server.State);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (server.LogFormat == "json") builder.Logging.AddJsonConsole(o => { o.IncludeScopes = false; o.TimestampFormat = "O"; o.UseUtcTimestamp = true; });
         else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning);
+        // Kestrel reports a failed bind with a stack trace; the error below says it in one line instead.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning).AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.None)
+            .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.WebHost.ConfigureKestrel(k => FederationEndpoint.ConfigureKestrel(k, server.ListenEndpoint(), certificate));
         builder.Services.AddGrpc(o =>
         {
@@ -47,34 +80,42 @@ public static class FederationServer
             o.Interceptors.Add<TokenAuthInterceptor>();
         });
         builder.Services.AddSingleton(store);
-
-        using var model = new GlobalModel(run, evaluate: server.EvalEvery > 0);
-        using var strategy = StrategySetup.Create(run, model.ClientModel, clientIds);
-        var last = store.LastCompletedRound();
-        if (last > 0)
-        {
-            var statePath = Path.Combine(RoundCoordinator.RoundFolder(server.State, last), "state.safetensors");
-            if (!File.Exists(statePath))
-                throw new ConfigException($"state '{server.State}': round {last} is committed in server.db but {statePath} is missing; restore it from backup or start a new state folder.");
-            using var state = Safetensors.Load(statePath);
-            strategy.ImportState(state);
-        }
-        var fingerprint = ModelFingerprint.Of(run.Model);
-        builder.Services.AddSingleton(sp => new RoundCoordinator(run, server, store, strategy, clientIds, model, fingerprint,
+        // One interceptor for the whole server, so that its count of refused calls spans calls.
+        builder.Services.AddSingleton<TokenAuthInterceptor>();
+        builder.Services.AddSingleton(sp => new GrpcClientPool(server, store, clientIds, strategy.RankOf, fingerprint, run.Model, yaml,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Confer.Server")));
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Confer.Server");
-        var coordinator = app.Services.GetRequiredService<RoundCoordinator>();
+        var pool = app.Services.GetRequiredService<GrpcClientPool>();
+        var status = new ServerStatus(run.Name, run.Strategy, run.Rounds, pool, store, log);
         app.MapGrpcService<FederationService>();
         app.MapGet("/status", (HttpRequest request) => StatusAllowed(request, server.StatusToken)
-            ? Results.Text(coordinator.Status().ToJsonString(), "application/json")
+            ? Results.Text(status.ToJson().ToJsonString(), "application/json")
             : Results.Text("""{"error":"/status needs 'Authorization: Bearer <status_token>'"}""", "application/json", statusCode: StatusCodes.Status401Unauthorized));
-        await app.StartAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException($"listen: cannot listen on {server.Listen} ({e.Message.TrimEnd('.')}); choose another port or stop the process that holds it.");
+        }
         var url = WriteEndpoint(app, server);
         log.LogInformation("Serving run '{Run}' ({Strategy}, {Rounds} rounds, {Clients} enrolled clients) at {Url}", run.Name, run.Strategy, run.Rounds, clientIds.Count, url);
         try
         {
-            await coordinator.RunAsync(ct).ConfigureAwait(false);
+            var scheduler = SchedulerRegistry.Create(run.Scheduler, new SchedulingOptions { Fraction = run.Fraction, MinClients = run.MinClients, Seed = run.Seed });
+            var policy = new RoundPolicy(server.MinReturned, server.OnShortRound == "fail" ? ShortRoundAction.Fail : ShortRoundAction.Retry, server.MaxRoundAttempts);
+            var alreadyFinished = store.IsFinished;
+            await new RoundDriver(run, strategy, scheduler, pool, store, serverModel, pipeline, policy, status).RunAsync(ct).ConfigureAwait(false);
+            if (!alreadyFinished)
+            {
+                store.MarkFinished();
+                log.LogInformation("Run finished after round {Round}; global adapter in {Folder}; report {Report}", run.Rounds,
+                    Path.Combine(RunLayout.FinalFolder(store.Folder), "adapter"), RunReport.Write(store.Folder));
+            }
+            else log.LogInformation("The run already finished; telling clients so");
+            pool.MarkFinished();
             // Clients learn the run is over on their next poll.
             await Task.Delay(TimeSpan.FromSeconds(server.LingerSeconds), ct).ConfigureAwait(false);
         }
@@ -82,6 +123,20 @@ public static class FederationServer
         {
             await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The server's model with the global test set it may hold (never client data) when the run evaluates.</summary>
+    private static ServerModel ServerSideModel(SimulationSettings s, ClientModel model)
+    {
+        var tokenizer = TextTokenizer.FromPretrained(s.Model);
+        IReadOnlyList<TokenizedExample> test = [];
+        if (s.EvalEvery > 0 && s.TestData.Length > 0)
+        {
+            if (!File.Exists(s.TestData)) throw new ConfigException($"test_data: '{s.TestData}' does not exist (set eval_every: 0 for a server without a test set).");
+            test = new ExampleEncoder(tokenizer, Prompter.Load(s.Template), new ExampleEncoderOptions { MaxLength = s.CutoffLen, TrainOnInputs = s.TrainOnInputs })
+                .EncodeAll(InstructionRecordReader.Load(s.TestData)).Examples;
+        }
+        return new ServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0);
     }
 
     /// <summary>Open when no status_token is set; otherwise only with that bearer token (compared in constant time).</summary>
@@ -96,17 +151,12 @@ public static class FederationServer
     }
 
     /// <summary>A state folder belongs to one run: a restart with different experiment keys would mix two runs' rounds.</summary>
-    private static void CheckSameRun(ServerStore store, SimulationSettings run, string stateFolder)
+    private static void CheckSameRun(ServerStore store, string yaml, string stateFolder)
     {
-        var yaml = ConfigBinder.ToYaml(run);
-        var stored = store.GetMeta(RunConfigKey);
-        if (stored is null) store.SetMeta(RunConfigKey, yaml);
-        else if (stored != yaml)
-        {
-            var differs = stored.Split('\n').Except(yaml.Split('\n')).Select(l => l.Split(':')[0]).Where(k => k.Length > 0).ToList();
-            throw new ConfigException(
-                $"state '{stateFolder}' holds a run with other settings (differs in: {string.Join(", ", differs)}); restore the original config, or use a new state folder for a new run.");
-        }
+        if (store.GetMeta(RunConfigKey) is not { } stored || stored == yaml) return;
+        var differs = stored.Split('\n').Except(yaml.Split('\n')).Select(l => l.Split(':')[0]).Where(k => k.Length > 0).ToList();
+        throw new ConfigException(
+            $"state '{stateFolder}' holds a run with other settings (differs in: {string.Join(", ", differs)}); restore the original config, or use a new state folder for a new run.");
     }
 
     /// <summary>Writes the bound address to <see cref="ServerEndpoint"/> (needed when listening on port 0).</summary>

@@ -1,45 +1,63 @@
+using Confer.Federation.Rounds;
 using Microsoft.Data.Sqlite;
 
 namespace Confer.Federation.Deployment;
 
 /// <summary>
-/// <see cref="CompletedRound"/> as rows: <c>rounds</c>, <c>round_clients</c> (role and position keep each list's order)
-/// and <c>round_metrics</c>. SQLite stores a NaN REAL as NULL, so a NULL metric reads back as NaN. The caller owns the
-/// transaction.
+/// <see cref="RoundRecord"/> as rows: <c>rounds</c>, <c>round_clients</c> (role and position keep each list's order),
+/// <c>round_metrics</c>, <c>round_traffic</c> and <c>round_evaluations</c>. SQLite stores a NaN REAL as NULL, so a
+/// NULL metric reads back as NaN. The caller owns the transaction.
 /// </summary>
 internal static class RoundRecords
 {
-    public static void Insert(SqliteConnection connection, CompletedRound r)
+    public static void Insert(SqliteConnection connection, RoundRecord r, DateTime finishedUtc)
     {
-        connection.Execute("INSERT INTO rounds (round, seconds, finished_utc) VALUES ($round, $seconds, $finished)",
-            ("$round", r.Round), ("$seconds", r.Seconds), ("$finished", StoreTime.Stamp(r.FinishedUtc)));
-        using var client = connection.Command(
-            "INSERT INTO round_clients (round, role, position, client_id, reason) VALUES ($round, $role, $position, $client, $reason)");
-        InsertClients(client, r.Round, "selected", r.Selected.Select(id => (id, (string?)null)));
-        InsertClients(client, r.Round, "returned", r.Returned.Select(id => (id, (string?)null)));
-        InsertClients(client, r.Round, "dropped", r.Dropped.Select(d => (d.ClientId, (string?)d.Reason)));
-        using var metric = connection.Command("INSERT INTO round_metrics (round, name, value) VALUES ($round, $name, $value)");
-        foreach (var (name, value) in r.Metrics)
+        connection.Execute("INSERT INTO rounds (round, seconds, finished_utc, examples) VALUES ($round, $seconds, $finished, $examples)",
+            ("$round", r.Round), ("$seconds", r.Seconds), ("$finished", StoreTime.Stamp(finishedUtc)), ("$examples", r.Examples));
+        using (var client = connection.Command(
+                   "INSERT INTO round_clients (round, role, position, client_id, reason) VALUES ($round, $role, $position, $client, $reason)"))
         {
-            metric.Bind(("$round", r.Round), ("$name", name), ("$value", double.IsNaN(value) ? null : value));
-            metric.ExecuteNonQuery();
+            InsertClients(client, r.Round, "selected", r.Selected.Select(id => (id, (string?)null)));
+            InsertClients(client, r.Round, "returned", r.Aggregated.Select(id => (id, (string?)null)));
+            InsertClients(client, r.Round, "dropped", r.Dropped.Select(d => (d.ClientId, (string?)d.Reason)));
+        }
+        using (var metric = connection.Command("INSERT INTO round_metrics (round, name, value) VALUES ($round, $name, $value)"))
+            foreach (var (name, value) in r.Metrics)
+            {
+                metric.Bind(("$round", r.Round), ("$name", name), ("$value", double.IsNaN(value) ? null : value));
+                metric.ExecuteNonQuery();
+            }
+        using (var traffic = connection.Command(
+                   "INSERT INTO round_traffic (round, client_id, params_down, bytes_down, params_up, bytes_up) VALUES ($round, $client, $pd, $bd, $pu, $bu)"))
+            foreach (var t in r.Traffic)
+            {
+                traffic.Bind(("$round", r.Round), ("$client", t.ClientId), ("$pd", t.Down.Parameters), ("$bd", t.Down.Bytes), ("$pu", t.Up.Parameters), ("$bu", t.Up.Bytes));
+                traffic.ExecuteNonQuery();
+            }
+        using var evaluation = connection.Command("INSERT INTO round_evaluations (round, client_id, loss, examples) VALUES ($round, $client, $loss, $examples)");
+        foreach (var e in r.ClientEvaluations)
+        {
+            evaluation.Bind(("$round", r.Round), ("$client", e.ClientId), ("$loss", e.Loss), ("$examples", e.Examples));
+            evaluation.ExecuteNonQuery();
         }
     }
 
-    public static IReadOnlyList<CompletedRound> ReadAll(SqliteConnection connection)
+    public static IReadOnlyList<RoundRecord> ReadAll(SqliteConnection connection)
     {
         var clients = ReadClients(connection);
         var metrics = ReadMetrics(connection);
-        var rounds = new List<CompletedRound>();
-        using var command = connection.Command("SELECT round, seconds, finished_utc FROM rounds ORDER BY round");
+        var traffic = ReadTraffic(connection);
+        var evaluations = ReadEvaluations(connection);
+        var rounds = new List<RoundRecord>();
+        using var command = connection.Command("SELECT round, seconds, examples FROM rounds ORDER BY round");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var round = reader.GetInt32(0);
             var lists = clients.GetValueOrDefault(round, ([], [], []));
-            rounds.Add(new CompletedRound(round, lists.Selected, lists.Returned, lists.Dropped,
+            rounds.Add(new RoundRecord(round, lists.Selected, lists.Returned, lists.Dropped, reader.GetInt64(2),
                 metrics.GetValueOrDefault(round) ?? new Dictionary<string, double>(StringComparer.Ordinal),
-                reader.GetDouble(1), StoreTime.Parse(reader.GetString(2))));
+                traffic.GetValueOrDefault(round) ?? [], evaluations.GetValueOrDefault(round) ?? [], reader.GetDouble(1)));
         }
         return rounds;
     }
@@ -86,5 +104,34 @@ internal static class RoundRecords
             values[reader.GetString(1)] = reader.IsDBNull(2) ? double.NaN : reader.GetDouble(2);
         }
         return metrics;
+    }
+
+    private static Dictionary<int, List<ClientTraffic>> ReadTraffic(SqliteConnection connection)
+    {
+        var traffic = new Dictionary<int, List<ClientTraffic>>();
+        using var command = connection.Command(
+            "SELECT round, client_id, params_down, bytes_down, params_up, bytes_up FROM round_traffic ORDER BY round, client_id");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var round = reader.GetInt32(0);
+            if (!traffic.TryGetValue(round, out var list)) traffic[round] = list = [];
+            list.Add(new ClientTraffic(round, reader.GetString(1), new TransferCost(reader.GetInt64(2), reader.GetInt64(3)), new TransferCost(reader.GetInt64(4), reader.GetInt64(5))));
+        }
+        return traffic;
+    }
+
+    private static Dictionary<int, List<ClientEvaluation>> ReadEvaluations(SqliteConnection connection)
+    {
+        var evaluations = new Dictionary<int, List<ClientEvaluation>>();
+        using var command = connection.Command("SELECT round, client_id, loss, examples FROM round_evaluations ORDER BY round, client_id");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var round = reader.GetInt32(0);
+            if (!evaluations.TryGetValue(round, out var list)) evaluations[round] = list = [];
+            list.Add(new ClientEvaluation(reader.GetString(1), reader.GetDouble(2), reader.GetInt64(3)));
+        }
+        return evaluations;
     }
 }

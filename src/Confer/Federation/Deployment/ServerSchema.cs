@@ -8,7 +8,7 @@ namespace Confer.Federation.Deployment;
 /// </summary>
 internal static class ServerSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     // Times are StoreTime stamps. A revoked client keeps its row (enrolment order, audit) but loses its token hash.
     private const string Tables = """
@@ -24,7 +24,8 @@ internal static class ServerSchema
         CREATE TABLE IF NOT EXISTS rounds (
             round INTEGER PRIMARY KEY,
             seconds REAL NOT NULL,
-            finished_utc TEXT NOT NULL);
+            finished_utc TEXT NOT NULL,
+            examples INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE IF NOT EXISTS round_clients (
             round INTEGER NOT NULL REFERENCES rounds(round),
             role TEXT NOT NULL CHECK (role IN ('selected', 'returned', 'dropped')),
@@ -37,6 +38,20 @@ internal static class ServerSchema
             name TEXT NOT NULL,
             value REAL,
             PRIMARY KEY (round, name));
+        CREATE TABLE IF NOT EXISTS round_traffic (
+            round INTEGER NOT NULL REFERENCES rounds(round),
+            client_id TEXT NOT NULL,
+            params_down INTEGER NOT NULL,
+            bytes_down INTEGER NOT NULL,
+            params_up INTEGER NOT NULL,
+            bytes_up INTEGER NOT NULL,
+            PRIMARY KEY (round, client_id));
+        CREATE TABLE IF NOT EXISTS round_evaluations (
+            round INTEGER NOT NULL REFERENCES rounds(round),
+            client_id TEXT NOT NULL,
+            loss REAL NOT NULL,
+            examples INTEGER NOT NULL,
+            PRIMARY KEY (round, client_id));
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS events (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -66,6 +81,11 @@ internal static class ServerSchema
             case long found when found > Version:
                 throw new InvalidDataException($"{path} has schema version {found}, written by a newer Confer than this one " +
                                                $"(which knows version {Version}). Upgrade Confer, or use another --state folder.");
+            case 1L:
+                // Version 2 records each round's example count, traffic and client evaluations (new tables above).
+                read.CommandText = $"ALTER TABLE rounds ADD COLUMN examples INTEGER NOT NULL DEFAULT 0; UPDATE schema_version SET version = {Version}";
+                read.ExecuteNonQuery();
+                break;
         }
         transaction.Commit();
     }

@@ -24,9 +24,7 @@ public sealed class ServerSettings
     [ConfigKey("on_short_round", "when fewer than min_returned updates arrive: retry (run the round again) or fail (stop; a restart retries)")]
     public string OnShortRound { get; set; } = "retry";
     [ConfigKey("max_round_attempts", "attempts per round before the server stops with an error")] public int MaxRoundAttempts { get; set; } = 3;
-    [ConfigKey("max_update_norm", "refuse an update whose change of any tensor has an L2 norm above this (0 = off)")] public double MaxUpdateNorm { get; set; }
     [ConfigKey("max_update_mb", "largest update a client may send, in MiB")] public int MaxUpdateMb { get; set; } = 4096;
-    [ConfigKey("eval_every", "evaluate the global model on test_data every N rounds on the server (0 = never)")] public int EvalEvery { get; set; } = 1;
     [ConfigKey("linger_s", "after the last round, keep answering clients this long so they learn the run finished")] public double LingerSeconds { get; set; } = 15;
     [ConfigKey("log_format", "console log format: text or json")] public string LogFormat { get; set; } = "text";
     [ConfigKey("status_token", "bearer token /status requires (empty = /status is open to anyone who reaches the port)")] public string StatusToken { get; set; } = "";
@@ -35,7 +33,7 @@ public sealed class ServerSettings
     {
         Require(MinAvailableClients >= 1 && MinReturned >= 1 && MaxRoundAttempts >= 1, "min_available_clients/min_returned/max_round_attempts", "≥ 1");
         Require(RoundDeadlineSeconds > 0 && HeartbeatSeconds > 0 && WaitTimeoutSeconds > 0, "round_deadline_s/heartbeat_s/wait_timeout_s", "> 0");
-        Require(MaxUpdateNorm >= 0 && LingerSeconds >= 0 && EvalEvery >= 0, "max_update_norm/linger_s/eval_every", "≥ 0");
+        Require(LingerSeconds >= 0, "linger_s", "≥ 0");
         Require(MaxUpdateMb >= 1, "max_update_mb", "≥ 1");
         if (OnShortRound is not ("retry" or "fail")) throw new ConfigException($"on_short_round: '{OnShortRound}' is not retry or fail.");
         if (LogFormat is not ("text" or "json")) throw new ConfigException($"log_format: '{LogFormat}' is not text or json.");

@@ -1,12 +1,14 @@
 using System.Diagnostics;
+using Confer.Federation.Rounds;
 using Microsoft.Data.Sqlite;
 
 namespace Confer.Federation.Deployment;
 
 /// <summary>
 /// The gRPC server's durable state in one SQLite file, <c>&lt;state&gt;/server.db</c>: the client registry (token
-/// hashes), completed rounds with their metrics, run identity (<see cref="SetMeta"/>) and an event log. Tensors are
-/// not here; they live in safetensors files beside it.
+/// hashes), the run's record (<see cref="IRunStore"/>: committed rounds with metrics, traffic and client evaluations),
+/// run identity (<see cref="SetMeta"/>) and an event log. Tensors are not here; they live in safetensors files beside it
+/// (<see cref="RunLayout"/>).
 /// </summary>
 /// <remarks>
 /// Every write is one transaction with <c>synchronous=FULL</c> in WAL mode, so a call that returned has reached the
@@ -18,12 +20,18 @@ namespace Confer.Federation.Deployment;
 /// statement (no open, no pragma setup) and gives one place to hold the batched <see cref="Touch"/> times.
 /// </para>
 /// </remarks>
-internal sealed class ServerStore : IDisposable
+internal sealed class ServerStore : IRunStore, IDisposable
 {
     public const string FileName = "server.db";
 
+    /// <summary>meta key: when the run's final model was exported (UTC); its presence means the run is finished.</summary>
+    internal const string FinishedKey = "finished_utc";
+
     /// <summary>The event log keeps this many most recent events, so a client hammering a bad token cannot fill the disk.</summary>
     private const int EventsKept = 10_000;
+
+    /// <summary>Distinct refusal causes held between flushes.</summary>
+    private const int MaxRefusalCauses = 100;
 
     /// <summary>Pending <see cref="Touch"/> times are written at most this often (each commit is an fsync).</summary>
     private static readonly TimeSpan TouchFlushInterval = TimeSpan.FromSeconds(10);
@@ -31,16 +39,40 @@ internal sealed class ServerStore : IDisposable
     private readonly Lock _lock = new();
     private readonly SqliteConnection _connection;
     private readonly Dictionary<string, DateTime> _pendingTouches = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _pendingRefusals = new(StringComparer.Ordinal);
     private readonly Stopwatch _sinceTouchFlush = Stopwatch.StartNew();
+    private readonly Timer _flushTimer;
     private bool _disposed;
 
-    private ServerStore(SqliteConnection connection) => _connection = connection;
+    private ServerStore(SqliteConnection connection, string folder)
+    {
+        _connection = connection;
+        Folder = folder;
+        // Pending writes reach the disk within one interval even when no further call comes to trigger them.
+        _flushTimer = new Timer(_ =>
+        {
+            try
+            {
+                lock (_lock)
+                    if (!_disposed) FlushPending();
+            }
+            catch (SqliteException)
+            {
+                // Last-seen times and refusal counts are advisory: a failed write (disk full) must not take the server
+                // down from a timer thread; they are written again with the next flush.
+            }
+        }, null, TouchFlushInterval, TouchFlushInterval);
+    }
+
+    /// <summary>The state folder.</summary>
+    public string Folder { get; }
 
     /// <summary>Opens (creating the folder and schema if needed) <c>&lt;stateFolder&gt;/server.db</c>.</summary>
     public static ServerStore Open(string stateFolder)
     {
-        Directory.CreateDirectory(stateFolder);
-        var path = Path.Combine(Path.GetFullPath(stateFolder), FileName);
+        var folder = Path.GetFullPath(stateFolder);
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, FileName);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -57,12 +89,21 @@ internal sealed class ServerStore : IDisposable
             connection.Pragma("synchronous = FULL");
             connection.Pragma("foreign_keys = ON");
             ServerSchema.Ensure(connection, path);
-            return new ServerStore(connection);
+            // SQLite opens a file it may not write read-only without a word, and the server would find out at its
+            // first commit, mid-run. One write, rolled back, turns that into an error at start.
+            connection.Execute("BEGIN; UPDATE schema_version SET version = version; ROLLBACK;");
+            return new ServerStore(connection, folder);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 26) // SQLITE_NOTADB
         {
             connection.Dispose();
             throw new InvalidDataException($"{path} is not a SQLite database; move it away or use another --state folder.", e);
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw new InvalidDataException(
+                $"{path}: cannot be opened for writing ({e.Message.TrimEnd('.')}); the server needs to write its state folder: check its permissions and free space.", e);
         }
         catch
         {
@@ -112,7 +153,7 @@ internal sealed class ServerStore : IDisposable
     {
         lock (_lock)
         {
-            FlushTouches();
+            FlushPending();
             using var command = Connection.Command("SELECT id, revoked_utc IS NOT NULL, enrolled_utc, last_seen_utc FROM clients ORDER BY seq");
             using var reader = command.ExecuteReader();
             var clients = new List<EnrolledClient>();
@@ -143,38 +184,44 @@ internal sealed class ServerStore : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (!_pendingTouches.TryGetValue(clientId, out var held) || stamp > held) _pendingTouches[clientId] = stamp;
-            if (_sinceTouchFlush.Elapsed >= TouchFlushInterval) FlushTouches();
+            if (_sinceTouchFlush.Elapsed >= TouchFlushInterval) FlushPending();
         }
     }
 
-    /// <summary>The highest committed round, or 0 before the first.</summary>
+    /// <summary>The highest committed training round, or 0 before the first.</summary>
     public int LastCompletedRound()
     {
         lock (_lock) return LastRound();
     }
 
     /// <summary>
-    /// Commits a finished round in one transaction. Rounds are committed in order, each once: round N needs round N−1.
+    /// Commits a record in one transaction: round 0 (the starting model) once, before any other, then rounds in order,
+    /// each once: round N needs round N−1.
     /// </summary>
-    public void CommitRound(CompletedRound r)
+    public void CommitRound(RoundRecord r)
     {
         r.Validate();
         lock (_lock)
         {
-            FlushTouches();
+            FlushPending();
             using var transaction = Connection.BeginTransaction();
             var last = LastRound();
-            if (r.Round <= last)
+            var hasStart = Connection.Scalar("SELECT 1 FROM rounds WHERE round = 0") is not null;
+            if (r.Round == 0 ? hasStart || last > 0 : r.Round <= last)
                 throw new InvalidOperationException($"Round {r.Round} is already committed (last completed round: {last}).");
-            if (r.Round != last + 1)
+            if (r.Round > 0 && r.Round != last + 1)
                 throw new InvalidOperationException($"Cannot commit round {r.Round}: the next round to commit is {last + 1}.");
-            RoundRecords.Insert(Connection, r);
+            RoundRecords.Insert(Connection, r, DateTime.UtcNow);
             transaction.Commit();
         }
     }
 
-    /// <summary>Every committed round, in order.</summary>
-    public IReadOnlyList<CompletedRound> Rounds()
+    public bool IsFinished => GetMeta(FinishedKey) is not null;
+
+    public void MarkFinished() => SetMeta(FinishedKey, StoreTime.Stamp(DateTime.UtcNow));
+
+    /// <summary>Every committed record, in order.</summary>
+    public IReadOnlyList<RoundRecord> Rounds()
     {
         lock (_lock)
         {
@@ -209,6 +256,23 @@ internal sealed class ServerStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Counts a refused call (an unknown or revoked token) without writing: one client hammering the server with a bad
+    /// token must not put an fsync on every call, under the lock good clients' calls need. The counts are written as
+    /// one event per cause at most every ten seconds, and on <see cref="Dispose"/>.
+    /// </summary>
+    public void RecordRefusal(string cause)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            // Distinct causes are bounded too: a caller varying its peer address must not grow this without limit.
+            if (!_pendingRefusals.ContainsKey(cause) && _pendingRefusals.Count >= MaxRefusalCauses) cause = "other refused calls";
+            _pendingRefusals[cause] = _pendingRefusals.GetValueOrDefault(cause) + 1;
+            if (_sinceTouchFlush.Elapsed >= TouchFlushInterval) FlushPending();
+        }
+    }
+
     /// <summary>The most recent <paramref name="last"/> events, oldest first.</summary>
     public IReadOnlyList<(DateTime Utc, string Kind, string? ClientId, string Message)> Events(int last = 100)
     {
@@ -228,12 +292,13 @@ internal sealed class ServerStore : IDisposable
     /// <summary>Writes pending <see cref="Touch"/> times and closes the file.</summary>
     public void Dispose()
     {
+        _flushTimer.Dispose();
         lock (_lock)
         {
             if (_disposed) return;
             try
             {
-                FlushTouches();
+                FlushPending();
             }
             finally
             {
@@ -254,11 +319,16 @@ internal sealed class ServerStore : IDisposable
 
     private int LastRound() => (int)(long)Connection.Scalar("SELECT coalesce(max(round), 0) FROM rounds")!;
 
-    private void FlushTouches()
+    /// <summary>Writes the pending last-seen times and refusal counts in one transaction.</summary>
+    private void FlushPending()
     {
         _sinceTouchFlush.Restart();
-        if (_pendingTouches.Count == 0) return;
+        if (_pendingTouches.Count == 0 && _pendingRefusals.Count == 0) return;
         using var transaction = Connection.BeginTransaction();
+        foreach (var (cause, count) in _pendingRefusals)
+            Connection.Execute("INSERT INTO events (utc, kind, client_id, message) VALUES ($utc, 'unauthenticated', NULL, $message)",
+                ("$utc", StoreTime.Stamp(DateTime.UtcNow)), ("$message", count == 1 ? cause : $"{cause} (×{count})"));
+        _pendingRefusals.Clear();
         using var command = Connection.Command("UPDATE clients SET last_seen_utc = max(coalesce(last_seen_utc, ''), $utc) WHERE id = $id");
         foreach (var (id, utc) in _pendingTouches)
         {

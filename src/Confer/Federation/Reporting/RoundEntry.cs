@@ -1,8 +1,11 @@
+using Confer.Federation.Rounds;
+
 namespace Confer.Federation.Reporting;
 
 /// <summary>
 /// A <c>"kind":"round"</c> line of metrics.jsonl. Round 0 is the starting model's evaluation: no clients, no traffic,
-/// no train loss.
+/// no train loss. <see cref="Selected"/>, <see cref="DroppedReasons"/> and <see cref="Metrics"/> are absent from runs
+/// written before they existed.
 /// </summary>
 internal sealed record RoundEntry(
     int Round,
@@ -16,4 +19,30 @@ internal sealed record RoundEntry(
     long BytesDown,
     long ParamsUp,
     long ParamsDown,
-    double Seconds);
+    double Seconds,
+    IReadOnlyList<string>? Selected = null,
+    IReadOnlyDictionary<string, string>? DroppedReasons = null,
+    IReadOnlyDictionary<string, double>? Metrics = null)
+{
+    /// <summary>The engine's record of this round, with its traffic and client evaluations.</summary>
+    public RoundRecord ToRecord(IEnumerable<TrafficEntry> traffic, IEnumerable<ClientEvalEntry> evaluations)
+    {
+        var metrics = new Dictionary<string, double>(Metrics ?? new Dictionary<string, double>(), StringComparer.Ordinal);
+        if (GlobalLoss is { } g) metrics[MetricNames.GlobalLoss] = g;
+        if (GlobalPerplexity is { } p) metrics[MetricNames.GlobalPerplexity] = p;
+        if (TrainLoss is { } t) metrics[MetricNames.TrainLoss] = t;
+        var aggregated = Clients ?? [];
+        var dropped = (Dropped ?? []).Select(id => new DroppedClient(id, DroppedReasons?.GetValueOrDefault(id) ?? "")).ToList();
+        return new RoundRecord(Round, Selected ?? [.. aggregated.Concat(dropped.Select(d => d.ClientId)).Distinct().Order(StringComparer.Ordinal)],
+            aggregated, dropped, Examples, metrics,
+            [.. traffic.Select(e => new ClientTraffic(e.Round, e.Client, new TransferCost(e.ParamsDown, e.BytesDown), new TransferCost(e.ParamsUp, e.BytesUp)))],
+            [.. evaluations.Where(e => e.LocalLoss is not null).Select(e => new ClientEvaluation(e.Client, e.LocalLoss!.Value, e.LocalExamples))],
+            Seconds);
+    }
+
+    /// <summary>The report's view of a record (the inverse of <see cref="ToRecord"/>).</summary>
+    public static RoundEntry From(RoundRecord r) => new(
+        r.Round, r.GlobalLoss, r.GlobalPerplexity, r.TrainLoss, r.Aggregated, [.. r.Dropped.Select(d => d.ClientId)], r.Examples,
+        r.Up.Bytes, r.Down.Bytes, r.Up.Parameters, r.Down.Parameters, r.Seconds, r.Selected,
+        r.Dropped.ToDictionary(d => d.ClientId, d => d.Reason, StringComparer.Ordinal), r.Metrics);
+}

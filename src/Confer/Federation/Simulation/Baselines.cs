@@ -1,5 +1,6 @@
 using Confer.Data;
 using Confer.Federation.Clients;
+using Confer.Federation.Rounds;
 using Confer.Training;
 using static TorchSharp.torch;
 
@@ -12,7 +13,7 @@ namespace Confer.Federation.Simulation;
 /// as one client could in the run (rounds × local steps), the centralized model as many as all clients together did.
 /// </summary>
 internal sealed class Baselines(SimulationSettings s, ClientModel model, FederatedData data, TrainerOptions training, long padId,
-    ISimulationProgress progress, int federatedClientSteps)
+    IRoundProgress progress, int federatedClientSteps)
 {
     public sealed record LocalResult(string ClientId, double GlobalLoss, double? LocalLoss);
 

@@ -1,40 +1,42 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Confer.Federation.Reporting;
+using Confer.Federation.Rounds;
 
 namespace Confer.Federation.Simulation;
 
 /// <summary>
-/// The files of one experiment: resolved config, run description, allocation report, metrics (JSONL, one event per
-/// line, plus a per-round CSV), per-round checkpoints and the final model. Lines that describe rounds after the last
-/// completed checkpoint are dropped on resume, so a resumed run's files equal an uninterrupted run's.
+/// The files of one simulated experiment and its <see cref="IRunStore"/>: resolved config, run description, allocation
+/// report, metrics (JSONL, one event per line, plus a per-round CSV), traffic (CSV), per-round checkpoints
+/// (<see cref="RunLayout"/>) and the final model. A round counts once <c>checkpoint.json</c> names it; lines written
+/// for later rounds are dropped when the run resumes, so a resumed run's files equal an uninterrupted run's.
 /// </summary>
-public sealed class RunFolder
+public sealed class RunFolder : IRunStore
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
 
     public RunFolder(string path)
     {
-        Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(Path);
+        Folder = Path.GetFullPath(path);
     }
 
-    public string Path { get; }
+    public string Folder { get; }
 
     public string ConfigFile => Combine("config.yaml");
-    public string RunFile => Combine("run.json");
-    public string AllocationFile => Combine("allocation.json");
-    public string MetricsFile => Combine("metrics.jsonl");
+    public string RunFile => Combine(RunInfo.FileName);
+    public string AllocationFile => Combine(AllocationInfo.FileName);
+    public string MetricsFile => Combine(RunMetrics.FileName);
     public string MetricsCsv => Combine("metrics.csv");
-    public string TrafficCsv => Combine("traffic.csv");
+    public string TrafficCsv => Combine(TrafficEntry.FileName);
     public string CheckpointFile => Combine("checkpoint.json");
-    public string FinalFolder => Combine("final");
+    public string FinalFolder => RunLayout.FinalFolder(Folder);
 
-    public string RoundFolder(int round) => Combine("rounds", $"round-{round:D4}");
+    /// <summary>True when the folder holds a run (a fresh run must not write into it).</summary>
+    public bool HoldsRun => File.Exists(RunFile) || File.Exists(CheckpointFile);
 
-    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+    public string Combine(params string[] parts) => Path.Combine([Folder, .. parts]);
 
-    /// <summary>The last round whose checkpoint is complete, or 0.</summary>
     public int LastCompletedRound()
     {
         if (!File.Exists(CheckpointFile)) return 0;
@@ -42,10 +44,71 @@ public sealed class RunFolder
         return doc.RootElement.GetProperty("round").GetInt32();
     }
 
-    public void MarkRoundComplete(int round) =>
-        AtomicFile.WriteAllText(CheckpointFile, JsonSerializer.Serialize(new { round, written = DateTime.UtcNow.ToString("O") }));
+    public bool IsFinished => File.Exists(RunFile) && JsonNode.Parse(File.ReadAllText(RunFile))?["finished"] is JsonValue;
 
-    /// <summary>Appends one metrics event (one JSON object per line).</summary>
+    /// <summary>Starts a new run: its description files, and empty metrics.</summary>
+    public void Create(string configYaml, string allocationJson, JsonObject runDescription)
+    {
+        Directory.CreateDirectory(Folder);
+        AtomicFile.WriteAllText(ConfigFile, configYaml);
+        AtomicFile.WriteAllText(AllocationFile, allocationJson);
+        AtomicFile.WriteAllText(RunFile, runDescription.ToJsonString());
+        File.Delete(MetricsFile);
+        File.Delete(TrafficCsv);
+    }
+
+    /// <summary>
+    /// Prepares an interrupted run to continue: removes temporary files a killed process left, and drops metrics lines
+    /// from rounds after the last committed one and every final-phase line (baselines), so they are written once.
+    /// </summary>
+    public void PrepareResume()
+    {
+        AtomicFile.RemoveLeftovers(Folder);
+        var round = LastCompletedRound();
+        var keep = ReadLines().Where(m =>
+        {
+            var r = m["round"]?.GetValue<int>() ?? int.MaxValue;
+            return r <= round && m["kind"]!.GetValue<string>() is "round" or "client_eval";
+        }).ToList();
+        AtomicFile.WriteAllText(MetricsFile, string.Concat(keep.Select(m => m.ToJsonString(Compact) + "\n")));
+        if (File.Exists(TrafficCsv))
+        {
+            var lines = File.ReadAllLines(TrafficCsv);
+            var kept = lines.Take(1).Concat(lines.Skip(1).Where(l => l.Length > 0 && int.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) <= round));
+            AtomicFile.WriteAllText(TrafficCsv, string.Join('\n', kept) + "\n");
+        }
+    }
+
+    public void CommitRound(RoundRecord record)
+    {
+        record.Validate();
+        var last = LastCompletedRound();
+        if (record.Round != last + 1 && !(record.Round == 0 && last == 0))
+            throw new InvalidOperationException($"Cannot commit round {record.Round}: the next round to commit is {last + 1}.");
+        AppendTraffic(record.Traffic);
+        Append(RoundLine(record));
+        foreach (var e in record.ClientEvaluations)
+            Append(new JsonObject { ["kind"] = "client_eval", ["round"] = record.Round, ["client"] = e.ClientId, ["local_loss"] = e.Loss, ["local_examples"] = e.Examples });
+        if (record.Round > 0)
+            AtomicFile.WriteAllText(CheckpointFile, JsonSerializer.Serialize(new { round = record.Round, written = DateTime.UtcNow.ToString("O") }));
+    }
+
+    public IReadOnlyList<RoundRecord> Rounds()
+    {
+        var metrics = RunMetrics.Read(Folder);
+        var traffic = TrafficEntry.Read(Folder).ToLookup(t => t.Round);
+        var evaluations = metrics.ClientEvals.ToLookup(e => e.Round);
+        return [.. metrics.Rounds.Select(r => r.ToRecord(traffic[r.Round], evaluations[r.Round]))];
+    }
+
+    public void MarkFinished()
+    {
+        var run = JsonNode.Parse(File.ReadAllText(RunFile))!.AsObject();
+        run["finished"] = DateTime.UtcNow.ToString("O");
+        AtomicFile.WriteAllText(RunFile, run.ToJsonString());
+    }
+
+    /// <summary>Appends one metrics event (one JSON object per line), flushed to disk.</summary>
     public void Append(JsonObject line)
     {
         using var stream = new FileStream(MetricsFile, FileMode.Append, FileAccess.Write, FileShare.Read);
@@ -55,51 +118,46 @@ public sealed class RunFolder
         stream.Flush(flushToDisk: true);
     }
 
-    public IReadOnlyList<JsonObject> ReadMetrics() =>
-        File.Exists(MetricsFile)
-            ? File.ReadLines(MetricsFile).Where(l => l.Trim().Length > 0).Select(l => JsonNode.Parse(l)!.AsObject()).ToList()
-            : [];
-
-    /// <summary>
-    /// Drops metrics lines from rounds after <paramref name="round"/> and every final-phase line (baselines, the last
-    /// round's client evaluation), so a resumed run writes them once.
-    /// </summary>
-    public void TruncateAfter(int round, int lastRound)
-    {
-        var keep = ReadMetrics().Where(m =>
-        {
-            var kind = m["kind"]!.GetValue<string>();
-            var r = m["round"]?.GetValue<int>() ?? int.MaxValue;
-            return r <= round && (kind == "round" || (kind == "client_eval" && r < lastRound));
-        }).ToList();
-        AtomicFile.WriteAllText(MetricsFile, string.Concat(keep.Select(m => m.ToJsonString(Compact) + "\n")));
-        if (File.Exists(TrafficCsv))
-        {
-            var lines = File.ReadAllLines(TrafficCsv);
-            var kept = lines.Take(1).Concat(lines.Skip(1).Where(l => int.Parse(l.Split(',')[0], CultureInfo.InvariantCulture) <= round));
-            AtomicFile.WriteAllText(TrafficCsv, string.Join('\n', kept) + "\n");
-        }
-    }
-
-    public void AppendTraffic(IEnumerable<ClientTraffic> entries)
-    {
-        var exists = File.Exists(TrafficCsv);
-        using var writer = new StreamWriter(TrafficCsv, append: true);
-        if (!exists) writer.WriteLine("round,client,params_down,bytes_down,params_up,bytes_up");
-        foreach (var e in entries)
-            writer.WriteLine($"{e.Round},{e.ClientId},{e.Down.Parameters},{e.Down.Bytes},{e.Up.Parameters},{e.Up.Bytes}");
-    }
-
-    /// <summary>Rewrites metrics.csv (one row per round) from the JSONL events.</summary>
+    /// <summary>Rewrites metrics.csv (one row per round) from the committed records.</summary>
     public void WriteMetricsCsv()
     {
-        var rows = ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round").Select(m => string.Join(',',
-            m["round"], F(m["global_loss"]), F(m["global_perplexity"]), F(m["train_loss"]),
-            m["clients"]!.AsArray().Count, m["examples"], m["params_up"], m["bytes_up"], m["params_down"], m["bytes_down"], F(m["seconds"])));
+        var rows = Rounds().Select(r => string.Join(',',
+            r.Round, F(r.GlobalLoss), F(r.GlobalPerplexity), F(r.TrainLoss), r.Aggregated.Count, r.Examples,
+            r.Up.Parameters, r.Up.Bytes, r.Down.Parameters, r.Down.Bytes, F(r.Seconds)));
         AtomicFile.WriteAllText(MetricsCsv,
             "round,global_loss,global_perplexity,train_loss,clients,examples,params_up,bytes_up,params_down,bytes_down,seconds\n" +
             string.Concat(rows.Select(r => r + "\n")));
     }
 
-    private static string F(JsonNode? n) => n is null ? "" : n.GetValue<double>().ToString("G6", CultureInfo.InvariantCulture);
+    private IEnumerable<JsonObject> ReadLines() =>
+        File.Exists(MetricsFile)
+            ? File.ReadLines(MetricsFile).Where(l => l.Trim().Length > 0).Select(l => JsonNode.Parse(l)!.AsObject())
+            : [];
+
+    private void AppendTraffic(IEnumerable<ClientTraffic> entries)
+    {
+        var exists = File.Exists(TrafficCsv);
+        using var stream = new FileStream(TrafficCsv, FileMode.Append, FileAccess.Write, FileShare.Read);
+        using var writer = new StreamWriter(stream);
+        if (!exists) writer.WriteLine("round,client,params_down,bytes_down,params_up,bytes_up");
+        foreach (var e in entries)
+            writer.WriteLine($"{e.Round},{e.ClientId},{e.Down.Parameters},{e.Down.Bytes},{e.Up.Parameters},{e.Up.Bytes}");
+        writer.Flush();
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static JsonObject RoundLine(RoundRecord r) => new()
+    {
+        ["kind"] = "round", ["round"] = r.Round, ["global_loss"] = r.GlobalLoss, ["global_perplexity"] = r.GlobalPerplexity,
+        ["train_loss"] = r.TrainLoss, ["selected"] = Ids(r.Selected), ["clients"] = Ids(r.Aggregated),
+        ["dropped"] = Ids(r.Dropped.Select(d => d.ClientId)),
+        ["dropped_reasons"] = new JsonObject(r.Dropped.Select(d => KeyValuePair.Create(d.ClientId, (JsonNode?)d.Reason))),
+        ["examples"] = r.Examples, ["bytes_up"] = r.Up.Bytes, ["bytes_down"] = r.Down.Bytes,
+        ["params_up"] = r.Up.Parameters, ["params_down"] = r.Down.Parameters, ["seconds"] = r.Seconds,
+        ["metrics"] = new JsonObject(r.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => KeyValuePair.Create(m.Key, (JsonNode?)m.Value))),
+    };
+
+    private static JsonArray Ids(IEnumerable<string> ids) => new([.. ids.Select(id => (JsonNode)id)]);
+
+    private static string F(double? v) => v is { } d ? d.ToString("G6", CultureInfo.InvariantCulture) : "";
 }

@@ -1,13 +1,11 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Confer.Configuration;
-using Confer.Data;
 using Confer.Federation.Clients;
+using Confer.Federation.Messages;
+using Confer.Federation.Reporting;
+using Confer.Federation.Rounds;
 using Confer.Federation.Scheduling;
-using Confer.Federation.Strategies;
 using Confer.Models;
-using Confer.Models.Llama;
-using Confer.Peft;
 using Confer.Tokenizers;
 using Confer.Training;
 using static TorchSharp.torch;
@@ -15,197 +13,101 @@ using static TorchSharp.torch;
 namespace Confer.Federation.Simulation;
 
 /// <summary>
-/// Runs a federated experiment in one process: Shepherd's four parts (client data allocation, participation
-/// scheduling, local training, aggregation) around a pluggable <see cref="Strategy"/>, with N virtual clients trained
-/// one after another on a single shared model — memory holds one model plus the selected clients' adapters. Every
-/// round is checkpointed, so <see cref="Run"/> with <c>resume</c> continues after the last completed round and ends
-/// with exactly the result of an uninterrupted run.
+/// A federated experiment in one process: the <see cref="RoundDriver"/> that <c>confer server</c> also runs, with N
+/// virtual clients reached in-process (<see cref="InProcessClientPool"/>) and trained one after another on one shared
+/// model — memory holds one model plus the selected clients' adapters — and the run recorded in a
+/// <see cref="RunFolder"/>. After the rounds it trains the local-only and centralized baselines. With
+/// <c>resume</c> it continues after the last committed round and ends with exactly the result of an uninterrupted run.
 /// </summary>
 public sealed class SimulationEngine : IDisposable
 {
     private readonly SimulationSettings _s;
-    private readonly RunFolder _run;
-    private readonly ISimulationProgress _progress;
-    private readonly TextTokenizer _tokenizer;
-    private readonly LlamaForCausalLM _model;
+    private readonly IRoundProgress _progress;
+    private readonly long _padId;
     private readonly ClientModel _clientModel;
     private readonly FederatedData _data;
     private readonly List<FederatedClient> _clients;
     private readonly TrainerOptions _training;
 
-    private SimulationEngine(SimulationSettings settings, RunFolder run, ISimulationProgress progress)
+    /// <summary>Loads and checks everything a run needs (model, tokenizer, data) before anything is written.</summary>
+    private SimulationEngine(SimulationSettings settings, IRoundProgress progress)
     {
         _s = settings;
-        _run = run;
         _progress = progress;
-        var device = Runtime.DeviceSelector.Parse(settings.Device);
         if (!Directory.Exists(settings.Model)) throw new ConfigException($"model: folder '{settings.Model}' does not exist.");
-        _tokenizer = TextTokenizer.FromPretrained(settings.Model);
-        _model = LlamaForCausalLM.FromPretrained(settings.Model, device: device);
-        _clientModel = new ClientModel(_model, settings.LoraTargets);
+        var tokenizer = TextTokenizer.FromPretrained(settings.Model);
+        _padId = tokenizer.PadId ?? 0;
+        var model = ModelFactory.LoadCausalLM(settings.Model, device: Runtime.DeviceSelector.Parse(settings.Device));
+        try
+        {
+            _clientModel = new ClientModel(model, settings.LoraTargets);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         progress.Phase("allocating and tokenising client data");
-        _data = FederatedData.Load(settings, _tokenizer);
-        _training = settings.ToTrainerOptions(_tokenizer.PadId ?? 0);
-        _clients = _data.Clients.Select(c => new FederatedClient(c.Id, c.Train, _training, settings.LoraDropout, settings.Seed)).ToList();
+        _data = FederatedData.Load(settings, tokenizer);
+        _training = settings.ToTrainerOptions((int)_padId);
+        _clients = [.. _data.Clients.Select(c => new FederatedClient(c, _training, settings.LoraDropout, settings.Seed, settings.EvalBatchSize))];
     }
 
     /// <summary>Runs (or resumes) the experiment in <paramref name="runFolder"/> and returns its summary.</summary>
-    public static SimulationResult Run(SimulationSettings settings, string runFolder, bool resume, ISimulationProgress? progress = null)
+    public static SimulationResult Run(SimulationSettings settings, string runFolder, bool resume, IRoundProgress? progress = null)
     {
         settings.Validate();
         var run = new RunFolder(runFolder);
-        var start = resume ? run.LastCompletedRound() + 1 : 1;
-        if (!resume && File.Exists(run.CheckpointFile))
-            throw new ConfigException($"Run folder '{run.Path}' already holds a run; use --resume to continue it, or choose another name/output.");
-        using var engine = new SimulationEngine(settings, run, progress ?? new NullProgress());
-        return engine.Execute(start);
+        if (resume && !run.HoldsRun) throw new ConfigException($"--resume: '{run.Folder}' holds no run to continue.");
+        if (!resume && run.HoldsRun)
+            throw new ConfigException($"Run folder '{run.Folder}' already holds a run; use --resume to continue it, or choose another name/output.");
+        if (resume && run.IsFinished) return SimulationResult.Read(run, settings.Strategy, 0);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var engine = new SimulationEngine(settings, progress ?? new NullProgress()))
+            engine.Execute(run, resume);
+        return SimulationResult.Read(run, settings.Strategy, clock.Elapsed.TotalSeconds);
     }
 
-    private SimulationResult Execute(int startRound)
+    private void Execute(RunFolder run, bool resume)
     {
-        var clock = Stopwatch.StartNew();
-        if (startRound == 1) WriteRunDescription();
-        else _run.TruncateAfter(startRound - 1, _s.Rounds);
-        using var strategy = CreateStrategy();
+        if (resume) run.PrepareResume();
+        else run.Create(ConfigBinder.ToYaml(_s), _data.Report.ToJson(), Description());
+        using var strategy = StrategySetup.Create(_s, _clientModel, [.. _clients.Select(c => c.Id)]);
+        var pipeline = MessageStages.For(_s);
+        var pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
         var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
-        var profiles = _clients.Select(c => new ClientProfile(c.Id)).ToList();
-        if (startRound > 1)
-        {
-            using var state = Safetensors.Load(Path.Combine(_run.RoundFolder(startRound - 1), "state.safetensors"));
-            strategy.ImportState(state);
-            _progress.Phase($"resuming after round {startRound - 1}");
-        }
-        else
-        {
-            var initial = EvaluateGlobal(strategy);
-            _run.Append(RoundLine(new RoundRecord(0, initial.MeanLoss, initial.Perplexity, null, [], 0, 0, 0, []), 0));
-        }
-        for (var round = startRound; round <= _s.Rounds; round++) RunRound(strategy, scheduler, profiles, round);
-
-        _progress.Phase("final evaluation");
-        var final = FinalPhase(strategy);
-        _run.WriteMetricsCsv();
-        MarkFinished();
-        return final with { Seconds = clock.Elapsed.TotalSeconds };
+        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),
+            pipeline, new RoundPolicy(), _progress);
+        // Every in-process exchange completes synchronously, so this never blocks a thread another task needs.
+        driver.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
+        RunBaselines(run);
+        run.WriteMetricsCsv();
+        run.MarkFinished();
     }
 
-    private void RunRound(Strategy strategy, IClientScheduler scheduler, IReadOnlyList<ClientProfile> profiles, int round)
+    private void RunBaselines(RunFolder run)
     {
-        var clock = Stopwatch.StartNew();
-        var selected = scheduler.Select(round, profiles);
-        var tasks = strategy.ConfigureTrain(round, selected);
-        var ledger = new TrafficLedger();
-        var updates = new List<ClientUpdate>();
-        try
-        {
-            foreach (var task in tasks)
-            {
-                ledger.RecordDownlink(task);
-                var client = _clients.Single(c => c.Id == task.ClientId);
-                _progress.TrainingStarted($"round {round}/{_s.Rounds} {client.Id}", new LocalTrainer(_training).TotalSteps(client.TrainData.Count));
-                updates.Add(client.Fit(task, _clientModel, _progress.TrainingProgress));
-                _progress.TrainingFinished();
-            }
-            var (summary, dropped) = RoundAggregator.Aggregate(strategy, round, updates,
-                (client, reason) => _progress.Phase($"round {round}: dropped update from {client}: {reason}"));
-            ledger.RecordUplink(summary);
-            var eval = EvaluateGlobal(strategy);
-            var (down, up) = ledger.RoundTotals(round);
-            var trainLoss = summary.Metrics.TryGetValue("train_loss", out var tl) ? tl : (double?)null;
-            var record = new RoundRecord(round, eval.MeanLoss, eval.Perplexity, trainLoss, summary.ClientIds, up.Bytes, down.Bytes, clock.Elapsed.TotalSeconds, dropped);
-            if (_s.ClientEvalEvery > 0 && round % _s.ClientEvalEvery == 0 && round < _s.Rounds) EvaluateClients(round);
-            Checkpoint(strategy, round);
-            _run.AppendTraffic(ledger.Entries);
-            _run.Append(RoundLine(record, summary.TotalExamples, up.Parameters, down.Parameters));
-            _run.MarkRoundComplete(round);
-            _progress.RoundFinished(record);
-        }
-        finally
-        {
-            foreach (var u in updates) u.Adapter.Dispose();
-        }
-    }
-
-    private Strategy CreateStrategy() => StrategySetup.Create(_s, _clientModel, _clients.Select(c => c.Id).ToList());
-
-    private LossReport EvaluateGlobal(Strategy strategy)
-    {
-        _clientModel.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
-        return Evaluator.EvaluateLoss(_model, _data.GlobalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
-    }
-
-    private void Checkpoint(Strategy strategy, int round) => StrategySetup.WriteCheckpoint(_run.RoundFolder(round), strategy, _s);
-
-    private SimulationResult FinalPhase(Strategy strategy)
-    {
-        var fed = EvaluateGlobal(strategy);
-        EvaluateClients(_s.Rounds);
-        StrategySetup.ExportFinal(_run.FinalFolder, strategy, _s, _clientModel);
-        var clientSteps = _run.ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round")
-            .Sum(m => m["clients"]!.AsArray().Count) * (_s.LocalSteps > 0 ? _s.LocalSteps : 0);
-        var baselines = new Baselines(_s, _clientModel, _data, _training, _tokenizer.PadId ?? 0, _progress, clientSteps);
-        double? localMean = null, central = null;
+        _progress.Phase("baselines");
+        var clientSteps = run.Rounds().Where(r => r.Round > 0).Sum(r => r.Aggregated.Count) * (_s.LocalSteps > 0 ? _s.LocalSteps : 0);
+        var baselines = new Baselines(_s, _clientModel, _data, _training, _padId, _progress, clientSteps);
         if (_s.Baselines.Contains("local"))
-        {
-            var results = baselines.LocalOnly();
-            foreach (var r in results)
-                _run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = "local", ["client"] = r.ClientId, ["global_loss"] = r.GlobalLoss, ["local_loss"] = r.LocalLoss });
-            localMean = results.Average(r => r.GlobalLoss);
-        }
+            foreach (var r in baselines.LocalOnly())
+                run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = BaselineEntry.Local, ["client"] = r.ClientId, ["global_loss"] = r.GlobalLoss, ["local_loss"] = r.LocalLoss });
         if (_s.Baselines.Contains("centralized"))
-        {
-            central = baselines.Centralized();
-            _run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = "centralized", ["global_loss"] = central });
-        }
-        var rounds = _run.ReadMetrics().Where(m => m["kind"]!.GetValue<string>() == "round").ToList();
-        return new SimulationResult(_run.Path, _s.Strategy, fed.MeanLoss, fed.Perplexity,
-            rounds.First()["global_loss"]!.GetValue<double>(), localMean, central,
-            rounds.Sum(m => m["bytes_up"]!.GetValue<long>()), rounds.Sum(m => m["bytes_down"]!.GetValue<long>()), 0);
+            run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = BaselineEntry.Centralized, ["global_loss"] = baselines.Centralized() });
     }
 
-    /// <summary>The global model (already applied) on each client's local test split.</summary>
-    private void EvaluateClients(int round)
+    private JsonObject Description() => new()
     {
-        foreach (var c in _data.Clients.Where(c => c.LocalTest.Count > 0))
-        {
-            var local = Evaluator.EvaluateLoss(_model, c.LocalTest, _s.EvalBatchSize, _tokenizer.PadId ?? 0);
-            _run.Append(new JsonObject { ["kind"] = "client_eval", ["round"] = round, ["client"] = c.Id, ["local_loss"] = local.MeanLoss, ["local_examples"] = local.Examples });
-        }
-    }
-
-    private void WriteRunDescription()
-    {
-        AtomicFile.WriteAllText(_run.ConfigFile, ConfigBinder.ToYaml(_s));
-        AtomicFile.WriteAllText(_run.AllocationFile, _data.Report.ToJson());
-        AtomicFile.WriteAllText(_run.RunFile, new JsonObject
-        {
-            ["name"] = _s.Name, ["strategy"] = _s.Strategy, ["seed"] = _s.Seed, ["rounds"] = _s.Rounds, ["clients"] = _clients.Count,
-            ["threads"] = get_num_threads(), ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
-        }.ToJsonString());
-        if (File.Exists(_run.MetricsFile)) File.Delete(_run.MetricsFile);
-        if (File.Exists(_run.TrafficCsv)) File.Delete(_run.TrafficCsv);
-    }
-
-    private void MarkFinished()
-    {
-        var run = JsonNode.Parse(File.ReadAllText(_run.RunFile))!.AsObject();
-        run["finished"] = DateTime.UtcNow.ToString("O");
-        AtomicFile.WriteAllText(_run.RunFile, run.ToJsonString());
-    }
-
-    private static JsonObject RoundLine(RoundRecord r, long examples, long paramsUp = 0, long paramsDown = 0) => new()
-    {
-        ["kind"] = "round", ["round"] = r.Round, ["global_loss"] = r.GlobalLoss, ["global_perplexity"] = r.GlobalPerplexity,
-        ["train_loss"] = r.TrainLoss, ["clients"] = new JsonArray([.. r.Clients.Select(c => (JsonNode)c)]),
-        ["dropped"] = new JsonArray([.. r.Dropped.Select(c => (JsonNode)c)]), ["examples"] = examples,
-        ["bytes_up"] = r.BytesUp, ["bytes_down"] = r.BytesDown, ["params_up"] = paramsUp, ["params_down"] = paramsDown, ["seconds"] = r.Seconds,
+        ["name"] = _s.Name, ["strategy"] = _s.Strategy, ["seed"] = _s.Seed, ["rounds"] = _s.Rounds, ["clients"] = _clients.Count,
+        ["threads"] = get_num_threads(), ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
     };
 
     public void Dispose()
     {
         _clientModel.Dispose();
-        _model.Dispose();
+        _clientModel.Model.Dispose();
     }
 
-    private sealed class NullProgress : ISimulationProgress;
+    private sealed class NullProgress : IRoundProgress;
 }

@@ -1,5 +1,17 @@
+using Confer.Federation.Reporting;
+
 namespace Confer.Federation.Simulation;
 
-/// <summary>The headline numbers of a finished run (details are in its run folder).</summary>
-public sealed record SimulationResult(string RunFolder, string Strategy, double GlobalLoss, double GlobalPerplexity, double InitialLoss,
-    double? LocalOnlyMeanLoss, double? CentralizedLoss, long BytesUp, long BytesDown, double Seconds);
+/// <summary>The headline numbers of a finished run (details are in its run folder); losses are null where nothing was evaluated.</summary>
+public sealed record SimulationResult(string RunFolder, string Strategy, double? GlobalLoss, double? GlobalPerplexity, double? InitialLoss,
+    double? LocalOnlyMeanLoss, double? CentralizedLoss, long BytesUp, long BytesDown, double Seconds)
+{
+    /// <summary>The summary of what <paramref name="run"/> holds.</summary>
+    public static SimulationResult Read(RunFolder run, string strategy, double seconds)
+    {
+        var metrics = RunMetrics.Read(run.Folder);
+        return new SimulationResult(run.Folder, strategy, metrics.FinalRound?.GlobalLoss, metrics.FinalRound?.GlobalPerplexity,
+            metrics.Rounds.FirstOrDefault(r => r.Round == 0)?.GlobalLoss, metrics.MeanLocalOnlyLoss, metrics.CentralizedLoss,
+            metrics.Rounds.Sum(r => r.BytesUp), metrics.Rounds.Sum(r => r.BytesDown), seconds);
+    }
+}

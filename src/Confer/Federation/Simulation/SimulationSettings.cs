@@ -55,8 +55,15 @@ public sealed class SimulationSettings
     [ConfigKey("server_momentum", "FedAvgM β (0 = default)")] public double ServerMomentum { get; set; }
     [ConfigKey("server_tau", "FedOpt τ (0 = default)")] public double ServerTau { get; set; }
 
-    [ConfigKey("client_eval_every", "evaluate the global model on every client's local test split every N rounds (0 = final round only)")]
+    [ConfigKey("eval_every", "evaluate the global model on test_data every N rounds and after the last (0 = never; a deployed server needs test_data)")]
+    public int EvalEvery { get; set; } = 1;
+    [ConfigKey("client_eval_every", "federated evaluation: every client evaluates the global model on its local test split every N rounds (0 = final round only)")]
     public int ClientEvalEvery { get; set; }
+    [ConfigKey("max_update_norm", "refuse an update whose change of any tensor has an L2 norm above this (0 = off)")] public double MaxUpdateNorm { get; set; }
+    [ConfigKey("max_client_weight", "largest aggregation weight p_k one client can get in a round (0 = no cap; the rest is shared by example count)")]
+    public double MaxClientWeight { get; set; }
+    [ConfigKey("uplink_codec", "how updates are encoded on the way to the server (identity = fp32 as trained)")] public string UplinkCodec { get; set; } = "identity";
+    [ConfigKey("downlink_codec", "how tasks are encoded on the way to the clients (identity = fp32)")] public string DownlinkCodec { get; set; } = "identity";
     [ConfigKey("eval_batch_size", "batch size for evaluation")] public int EvalBatchSize { get; set; } = 16;
     [ConfigKey("baselines", "which baselines to run: local, centralized")] public string[] Baselines { get; set; } = ["local", "centralized"];
     [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = matched: local-only rounds × local_steps, centralized the federation's total client steps)")] public int BaselineSteps { get; set; }
@@ -84,6 +91,10 @@ public sealed class SimulationSettings
         Require(LocalTestFraction is >= 0 and < 1, "local_test_fraction", "in [0, 1)");
         Require(CutoffLen >= 8, "cutoff_len", "≥ 8");
         Require(MaxClientRecords >= 0 && BaselineSteps >= 0, "max_client_records/baseline_steps", "≥ 0");
+        Require(EvalEvery >= 0 && ClientEvalEvery >= 0 && MaxUpdateNorm >= 0, "eval_every/client_eval_every/max_update_norm", "≥ 0");
+        Require(MaxClientWeight is >= 0 and <= 1, "max_client_weight", "in [0, 1] (0 = no cap)");
+        Compression.CodecRegistry.Create(UplinkCodec, "uplink_codec");
+        Compression.CodecRegistry.Create(DownlinkCodec, "downlink_codec");
         OneOf("strategy", Strategy, Strategies.StrategyRegistry.Names);
         OneOf("scheduler", Scheduler, Scheduling.SchedulerRegistry.Names);
         OneOf("allocation", Allocation, [.. Federation.Allocation.AllocatorRegistry.Names, "natural"]);

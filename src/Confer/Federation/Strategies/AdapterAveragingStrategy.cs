@@ -28,8 +28,11 @@ internal abstract class AdapterAveragingStrategy : Strategy
     /// <summary>Creates server-optimiser state once the global adapter exists.</summary>
     private protected virtual void OnGlobalReady() { }
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank) =>
-        new(round, clientId, GlobalAdapter.Clone(), null, rank, Ranks.AlphaFor(rank), false, TaskProximalMu, TransferCost.Of(GlobalAdapter));
+    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    {
+        var task = new ClientTask(round, clientId, GlobalAdapter.Clone(), null, rank, Ranks.AlphaFor(rank));
+        return TaskProximalMu > 0 ? task with { Config = task.Config.With(TaskConfig.ProximalMu, TaskProximalMu) } : task;
+    }
 
     private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {

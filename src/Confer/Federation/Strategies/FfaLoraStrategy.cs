@@ -8,13 +8,11 @@ namespace Confer.Federation.Strategies;
 /// <c>ffa-lora</c> (Sun et al., ICLR 2024, arXiv 2403.12313): every lora_A stays frozen at the initial adapter's
 /// random A_max (rank r_max, shared by all clients); only B is trained and averaged, so B̄·A = Σ p_k B_k A exactly.
 /// Heterogeneous ranks: client k trains B_k (d_out × r_k) against A_max[:r_k]; the server zero-pads B_k to r_max
-/// columns before averaging — still exact. A travels once per client (its first task); afterwards only B and any head.
+/// columns before averaging — still exact. The client sends back only B (and any head); the task carries A every
+/// round, because a client process may have restarted since it last saw it.
 /// </summary>
 internal sealed class FfaLoraStrategy : Strategy
 {
-    private const string HasAPrefix = "ffa-lora/has_a/";
-    private readonly ClientSyncBook _hasA = new();
-
     public override string Name => "ffa-lora";
 
     private protected override bool LoraAMayBeOmitted => true;
@@ -36,10 +34,7 @@ internal sealed class FfaLoraStrategy : Strategy
             adapter.Add(m.BKey, TensorMath.Columns(GlobalAdapter[m.BKey], rank));
         }
         foreach (var key in ExtraKeys) adapter.Add(key, GlobalAdapter[key].clone());
-        var sendA = _hasA.LastSynced(clientId) == 0;
-        if (sendA) _hasA.MarkSynced(clientId, round);
-        var down = TransferCost.Of(adapter, name => sendA || !LoraKeys.IsA(name));
-        return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank), true, 0, down);
+        return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank)) { Config = TaskConfig.Empty.With(TaskConfig.Freeze, "lora_A") };
     }
 
     private protected override void ValidateUpdate(ClientContribution c)
@@ -49,8 +44,6 @@ internal sealed class FfaLoraStrategy : Strategy
             if (c.Adapter.TryGet(m.AKey, out var a) && !a.to(ScalarType.Float32).eq(GlobalAdapter[m.AKey].narrow(0, 0, c.Rank)).all().item<bool>())
                 throw new InvalidClientUpdateException(c.ClientId, $"'{m.AKey}' differs from the frozen A it was sent; the client must honour FreezeLoraA.");
     }
-
-    private protected override TransferCost UplinkCost(ClientUpdate update) => TransferCost.Of(update.Adapter, name => !LoraKeys.IsA(name));
 
     private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
@@ -65,8 +58,4 @@ internal sealed class FfaLoraStrategy : Strategy
             GlobalAdapter.Replace(key, TensorMath.WeightedSum(contributions.Select(c => c.Adapter[key]).ToList(), weights));
         return new Dictionary<string, double>();
     }
-
-    private protected override void ExportExtraState(NamedTensors into) => _hasA.Export(HasAPrefix, into);
-
-    private protected override void ImportExtraState(Dictionary<string, Tensor> state) => _hasA.Import(HasAPrefix, state);
 }

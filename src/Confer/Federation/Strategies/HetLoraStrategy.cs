@@ -24,7 +24,7 @@ internal sealed class HetLoraStrategy : Strategy
     private protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var adapter = RankTruncation.Cut(GlobalAdapter, Modules, ExtraKeys, rank, SeedMix.Mix(Settings.Seed, round, clientId));
-        return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank), false, 0, TransferCost.Of(adapter));
+        return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank));
     }
 
     private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)

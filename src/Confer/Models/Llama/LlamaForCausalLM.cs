@@ -8,7 +8,7 @@ namespace Confer.Models.Llama;
 /// A LLaMA-family causal language model (LLaMA, Qwen2) with Hugging Face parameter names
 /// (<c>model.layers.0.self_attn.q_proj.weight</c> …, <c>lm_head.weight</c> unless embeddings are tied).
 /// </summary>
-public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
+public sealed class LlamaForCausalLM : CausalLanguageModel
 {
     private readonly LlamaModel model;
     private readonly Linear? lm_head;
@@ -42,7 +42,8 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
 
     /// <summary>
     /// Loads a Hugging Face model folder (<c>config.json</c> + <c>model.safetensors</c> or shards). Every tensor's name
-    /// and shape is checked before anything is copied; adapter tensors are never part of a base checkpoint.
+    /// and shape is checked before anything is copied; adapter tensors are never part of a base checkpoint. Callers that
+    /// do not know the architecture load through <see cref="ModelFactory"/>.
     /// </summary>
     public static LlamaForCausalLM FromPretrained(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
@@ -68,7 +69,7 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
     /// Writes <c>config.json</c> and the base weights (HF names, adapters excluded: merge them first to bake them in,
     /// or save them separately in PEFT format).
     /// </summary>
-    public void SavePretrained(string folder, ScalarType dtype = ScalarType.Float32, long maxShardBytes = 0)
+    public override void SavePretrained(string folder, ScalarType dtype = ScalarType.Float32, long maxShardBytes = 0)
     {
         Directory.CreateDirectory(folder);
         Config.TorchDtype = dtype switch { ScalarType.BFloat16 => "bfloat16", ScalarType.Float16 => "float16", _ => "float32" };
@@ -78,7 +79,7 @@ public sealed class LlamaForCausalLM : nn.Module<CausalLMInput, CausalLMOutput>
 
     private static bool IsAdapterKey(string key) => key.Contains(".lora_", StringComparison.Ordinal);
 
-    public int LayerCount => model.LayerCount;
+    public override int LayerCount => model.LayerCount;
 
     public override CausalLMOutput forward(CausalLMInput input)
     {

@@ -1,4 +1,4 @@
-using Confer.Models.Llama;
+using Confer.Models;
 using Confer.Tokenizers;
 
 namespace Confer.Training.Generation;
@@ -9,7 +9,7 @@ public sealed class TextGenerator
     private readonly TokenGenerator _tokens;
     private readonly TextTokenizer _tokenizer;
 
-    public TextGenerator(LlamaForCausalLM model, TextTokenizer tokenizer)
+    public TextGenerator(CausalLanguageModel model, TextTokenizer tokenizer)
     {
         _tokens = new TokenGenerator(model);
         _tokenizer = tokenizer;

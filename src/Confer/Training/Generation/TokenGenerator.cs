@@ -1,5 +1,4 @@
 using Confer.Models;
-using Confer.Models.Llama;
 using static TorchSharp.torch;
 
 namespace Confer.Training.Generation;
@@ -10,9 +9,9 @@ namespace Confer.Training.Generation;
 /// </summary>
 public sealed class TokenGenerator
 {
-    private readonly LlamaForCausalLM _model;
+    private readonly CausalLanguageModel _model;
 
-    public TokenGenerator(LlamaForCausalLM model) => _model = model;
+    public TokenGenerator(CausalLanguageModel model) => _model = model;
 
     /// <summary>
     /// Generates up to <c>MaxNewTokens</c> per prompt. A row stops at <paramref name="eosId"/> (not included in the

@@ -45,11 +45,11 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     {
         using var dir = new TempDir();
         var result = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "t"), resume: false);
-        var rounds = new RunFolder(result.RunFolder).ReadMetrics().Where(m => (string)m["kind"]! == "round").ToList();
-        Assert.Equal([0, 1, 2, 3], rounds.Select(m => (int)m["round"]!));
+        var rounds = new RunFolder(result.RunFolder).Rounds();
+        Assert.Equal([0, 1, 2, 3], rounds.Select(r => r.Round));
         Assert.True(result.GlobalLoss < result.InitialLoss, $"loss {result.InitialLoss} → {result.GlobalLoss}");
-        Assert.All(rounds.Skip(1), m => Assert.Equal(2, m["clients"]!.AsArray().Count));
-        Assert.All(rounds.Skip(1), m => Assert.True((long)m["bytes_up"]! > 0 && (long)m["bytes_down"]! > 0));
+        Assert.All(rounds.Skip(1), r => Assert.Equal(2, r.Aggregated.Count));
+        Assert.All(rounds.Skip(1), r => Assert.True(r.Up.Bytes > 0 && r.Down.Bytes > 0));
 
         using var first = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0001", "adapter", "adapter_model.safetensors"));
         using var last = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"));
@@ -72,8 +72,11 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         var crashed = System.IO.Path.Combine(dir.Path, "crashed");
         SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false);
         var folder = new RunFolder(crashed);
-        folder.MarkRoundComplete(2);
-        Directory.Delete(folder.RoundFolder(3), recursive: true);
+        File.WriteAllText(folder.CheckpointFile, "{\"round\": 2}");
+        var run = JsonNode.Parse(File.ReadAllText(folder.RunFile))!.AsObject();
+        run["finished"] = null;
+        File.WriteAllText(folder.RunFile, run.ToJsonString());
+        Directory.Delete(Confer.Federation.Rounds.RunLayout.RoundFolder(crashed, 3), recursive: true);
         Directory.Delete(folder.FinalFolder, recursive: true);
         var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true);
 
@@ -82,8 +85,8 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         using var b = Safetensors.Load(System.IO.Path.Combine(resumed.RunFolder, "final", "adapter", "adapter_model.safetensors"));
         Assert.Equal(a.Names, b.Names);
         foreach (var (name, t) in a) Assert.True(t.equal(b[name]).all().item<bool>(), name);
-        static IEnumerable<string> Losses(string run) => new RunFolder(run).ReadMetrics()
-            .Where(m => (string)m["kind"]! == "round").Select(m => $"{m["round"]}:{m["global_loss"]}:{m["train_loss"]}:{m["clients"]!.ToJsonString()}");
+        static IEnumerable<string> Losses(string run) => new RunFolder(run).Rounds()
+            .Select(r => $"{r.Round}:{r.GlobalLoss}:{r.TrainLoss}:{string.Join(",", r.Aggregated)}:{r.Up.Bytes}:{r.Down.Bytes}");
         Assert.Equal(Losses(straight.RunFolder), Losses(resumed.RunFolder));
     }
 

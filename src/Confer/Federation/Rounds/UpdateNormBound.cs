@@ -1,7 +1,7 @@
 using Confer.Models;
 using static TorchSharp.torch;
 
-namespace Confer.Federation.Deployment;
+namespace Confer.Federation.Rounds;
 
 /// <summary>
 /// A cheap robustness guard: how far an update moved each tensor from what the server sent (or, for tensors the

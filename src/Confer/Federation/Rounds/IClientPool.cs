@@ -1,0 +1,34 @@
+namespace Confer.Federation.Rounds;
+
+/// <summary>
+/// How the <see cref="RoundDriver"/> reaches the run's clients — Flower's grid: in-process clients in a simulation,
+/// client processes over gRPC in a deployment. The driver decides what is sent; a pool only delivers tasks and gathers
+/// replies, so both modes run the same rounds.
+/// </summary>
+public interface IClientPool
+{
+    /// <summary>Clients that may train in <paramref name="round"/>, in enrolment order; a deployment waits here until enough are connected.</summary>
+    Task<IReadOnlyList<string>> AvailableAsync(int round, CancellationToken ct);
+
+    /// <summary>Clients that can be reached right now, without waiting for more (federated evaluation asks whoever is there).</summary>
+    IReadOnlyList<string> ReachableNow();
+
+    /// <summary>
+    /// Delivers each task of <paramref name="exchange"/> (already encoded) and returns when every addressed client has
+    /// replied, dropped out or missed the deadline. Each reply goes through <see cref="Exchange.Admit"/> as it arrives;
+    /// a reply it refuses (<see cref="InvalidClientUpdateException"/>) drops its client with that reason, and in a
+    /// deployment the client hears the reason at once.
+    /// </summary>
+    Task<ExchangeResult> ExchangeAsync(Exchange exchange, CancellationToken ct);
+}
+
+/// <summary>One round-trip to a set of clients: train tasks, or evaluation tasks.</summary>
+/// <param name="Round">Round number.</param>
+/// <param name="Attempt">Attempt at this round (a deployment re-runs a round that got too few updates).</param>
+/// <param name="Kind">What the tasks ask for.</param>
+/// <param name="Tasks">One encoded task per client, in ascending ordinal client-id order. The driver owns them.</param>
+/// <param name="Admit">Counts, decodes and checks one reply (thread-safe); returns the decoded update, which the pool hands back.</param>
+public sealed record Exchange(int Round, int Attempt, TaskKind Kind, IReadOnlyList<ClientTask> Tasks, Func<ClientUpdate, ClientUpdate> Admit);
+
+/// <summary>The admitted (decoded) replies, which the caller owns, and the clients that did not reply with an admissible one.</summary>
+public sealed record ExchangeResult(IReadOnlyList<ClientUpdate> Replies, IReadOnlyList<DroppedClient> Dropped);

@@ -1,0 +1,17 @@
+namespace Confer.Federation.Rounds;
+
+/// <summary>Names of the round metrics the engine itself writes; strategies add theirs under <c>&lt;strategy&gt;/…</c>.</summary>
+public static class MetricNames
+{
+    public const string GlobalLoss = "global_loss";
+    public const string GlobalPerplexity = "global_perplexity";
+    public const string TrainLoss = "train_loss";
+
+    /// <summary>A client's loss on its local test split, in an evaluation reply.</summary>
+    public const string LocalLoss = "local_loss";
+
+    /// <summary>Most metrics one client reply may carry, and the longest name: a hostile client cannot flood the record.</summary>
+    public const int MaxPerReply = 32;
+
+    public const int MaxNameLength = 64;
+}

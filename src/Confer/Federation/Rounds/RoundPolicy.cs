@@ -1,0 +1,23 @@
+namespace Confer.Federation.Rounds;
+
+/// <summary>What the driver does when fewer updates arrive than a round needs.</summary>
+public enum ShortRoundAction
+{
+    /// <summary>Run the round again (a new attempt: selection among the clients connected then).</summary>
+    Retry,
+
+    /// <summary>Stop; the state stays at the last committed round and a restart retries.</summary>
+    Fail,
+}
+
+/// <summary>
+/// How many updates a round needs and what happens when they do not arrive. Only a deployment loses clients to
+/// deadlines and silence; a simulation keeps the defaults, under which a round with one admissible update proceeds.
+/// </summary>
+/// <param name="MinReturned">Updates a round needs to aggregate.</param>
+/// <param name="OnShortRound">Retry or stop when fewer arrive.</param>
+/// <param name="MaxAttempts">Attempts per round before the run stops.</param>
+public sealed record RoundPolicy(int MinReturned = 1, ShortRoundAction OnShortRound = ShortRoundAction.Retry, int MaxAttempts = 3);
+
+/// <summary>The run cannot go on (too few clients, too many failed attempts); its state stays at the last committed round.</summary>
+public sealed class RunStoppedException(string message) : Exception(message);
