@@ -7,8 +7,13 @@ namespace Confer.Federation.Strategies;
 /// <summary>
 /// <c>ffa-lora</c> (Sun et al., ICLR 2024, arXiv 2403.12313): every lora_A stays frozen at the initial adapter's
 /// random A_max (rank r_max, shared by all clients); only B is trained and averaged, so B̄·A = Σ p_k B_k A exactly.
-/// Heterogeneous ranks: client k trains B_k (d_out × r_k) against A_max[:r_k]; the server zero-pads B_k to r_max
-/// columns before averaging — still exact. A travels once per client (its first task); afterwards only B and any head.
+/// Heterogeneous ranks [D]: client k trains B_k (d_out × r_k) against A_max[:r_k]; the server pads B_k to r_max columns
+/// with the global B's own columns before averaging (<see cref="TensorMath.WeightedSumPaddedWithGlobal"/>), so a
+/// column moves by Σ p_k (B_k − B) over the clients that trained it and the product moves by exactly
+/// Σ p_k s (B_k − B[:, :r_k]) A[:r_k] — every client's own change — in every round. The paper has one rank; zero-padding
+/// (the obvious extension) is exact only from B = 0 and makes low-rank clients "vote zero" for columns they never saw,
+/// so the global tail decays by their weight every round and vanishes in a round without a high-rank client.
+/// A travels once per client (its first task); afterwards only B and any head.
 /// </summary>
 internal sealed class FfaLoraStrategy : Strategy
 {
@@ -57,8 +62,8 @@ internal sealed class FfaLoraStrategy : Strategy
         var weights = contributions.Select(c => c.Weight).ToList();
         foreach (var m in Modules)
         {
-            var b = TensorMath.PaddedWeightedSum(
-                contributions.Select(c => c.Adapter[m.BKey]).ToList(), weights, [m.DOut, Ranks.MaxRank], dim: 1);
+            var b = TensorMath.WeightedSumPaddedWithGlobal(
+                contributions.Select(c => c.Adapter[m.BKey]).ToList(), weights, GlobalAdapter[m.BKey], dim: 1);
             GlobalAdapter.Replace(m.BKey, b);
         }
         foreach (var key in ExtraKeys)
