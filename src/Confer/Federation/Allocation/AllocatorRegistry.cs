@@ -6,7 +6,8 @@ public static class AllocatorRegistry
     private static readonly Dictionary<string, Func<AllocationOptions, IDataAllocator>> Factories = new(StringComparer.OrdinalIgnoreCase)
     {
         ["iid"] = _ => new IidAllocator(),
-        ["dirichlet"] = o => new DirichletAllocator(o.Alpha, o.MinClientSize),
+        ["dirichlet"] = o => new DirichletAllocator(o.Alpha, o.MinClientSize, capAtMeanSize: true),
+        ["dirichlet-uncapped"] = o => new DirichletAllocator(o.Alpha, o.MinClientSize, capAtMeanSize: false),
         ["shards"] = o => new ShardAllocator(o.ShardsPerClient),
         ["quantity-skew"] = o => new QuantitySkewAllocator(o.Alpha, o.MinClientSize),
         ["natural"] = _ => new NaturalAllocator(),

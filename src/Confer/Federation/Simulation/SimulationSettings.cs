@@ -17,7 +17,7 @@ public sealed class SimulationSettings
     [ConfigKey("data", "a folder of local_training_<i>.json files (natural: one client each; other allocations pool them), or one JSON/JSONL file")]
     public string Data { get; set; } = "data/dolly-15k/shepherd-10clients";
     [ConfigKey("test_data", "global test set (instruction JSON/JSONL)")] public string TestData { get; set; } = "data/dolly-15k/shepherd-10clients/global_test.json";
-    [ConfigKey("allocation", "natural (one file per client) | iid | dirichlet | shards | quantity-skew")] public string Allocation { get; set; } = "natural";
+    [ConfigKey("allocation", "natural (one file per client) | iid | shards | dirichlet (Shepherd, size-capped) | dirichlet-uncapped | quantity-skew")] public string Allocation { get; set; } = "natural";
     [ConfigKey("clients", "number of clients when splitting one file (ignored for natural)")] public int Clients { get; set; } = 10;
     [ConfigKey("dirichlet_alpha", "Dirichlet concentration for dirichlet and quantity-skew")] public double DirichletAlpha { get; set; } = 0.5;
     [ConfigKey("min_client_size", "smallest client for dirichlet / quantity-skew")] public int MinClientSize { get; set; } = 40;
