@@ -1,3 +1,4 @@
+using Confer.Federation.Reporting;
 using Confer.Federation.Simulation;
 using Confer.Training;
 using Spectre.Console;
@@ -85,6 +86,8 @@ internal sealed class SimulationConsole(int rounds) : ISimulationProgress
             AnsiConsole.MarkupLine(r.GlobalLoss < l
                 ? $"[green]federated beats local-only[/] on the global test set by {l - r.GlobalLoss:F4} nats/token"
                 : $"[yellow]local-only is not beaten[/] ({l:F4} vs {r.GlobalLoss:F4})");
+        if (AllocationInfo.Read(r.RunFolder)?.CapNote() is { } capped)
+            AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(capped)} Set max_client_records: 0 to train on every record.");
         AnsiConsole.MarkupLine($"run folder: {Markup.Escape(r.RunFolder)} (report.html, metrics.jsonl, final/model, final/adapter)");
     }
 

@@ -1,4 +1,5 @@
 using Confer.Configuration;
+using Confer.Training;
 
 namespace Confer.Federation.Simulation;
 
@@ -19,9 +20,11 @@ public sealed class SimulationSettings
     [ConfigKey("test_data", "global test set (instruction JSON/JSONL)")] public string TestData { get; set; } = "data/dolly-15k/shepherd-10clients/global_test.json";
     [ConfigKey("allocation", "natural (one file per client) | iid | shards | dirichlet (Shepherd, size-capped) | dirichlet-uncapped | quantity-skew")] public string Allocation { get; set; } = "natural";
     [ConfigKey("clients", "number of clients when splitting one file (ignored for natural)")] public int Clients { get; set; } = 10;
-    [ConfigKey("dirichlet_alpha", "Dirichlet concentration for dirichlet and quantity-skew")] public double DirichletAlpha { get; set; } = 0.5;
-    [ConfigKey("min_client_size", "smallest client for dirichlet / quantity-skew")] public int MinClientSize { get; set; } = 40;
-    [ConfigKey("max_client_records", "cap on each client's training records after the split (0 = all)")] public int MaxClientRecords { get; set; } = 400;
+    [ConfigKey("dirichlet_alpha", "Dirichlet concentration for dirichlet, dirichlet-uncapped and quantity-skew")] public double DirichletAlpha { get; set; } = 0.5;
+    [ConfigKey("min_client_size", "smallest client for dirichlet, dirichlet-uncapped and quantity-skew")] public int MinClientSize { get; set; } = 40;
+    [ConfigKey("shards_per_client", "shards each client gets with allocation shards (Shepherd: 2)")] public int ShardsPerClient { get; set; } = 2;
+    [ConfigKey("max_client_records", "cap on each client's training records after the split, 0 = all (a cap flattens size skew; allocation.json records each capped client's capped_from)")]
+    public int MaxClientRecords { get; set; } = 400;
     [ConfigKey("local_test_fraction", "share of each client's records held out as its local test split")] public double LocalTestFraction { get; set; } = 0.05;
     [ConfigKey("template", "prompt template name or path")] public string Template { get; set; } = "alpaca";
     [ConfigKey("cutoff_len", "max tokens per example")] public int CutoffLen { get; set; } = 256;
@@ -39,7 +42,7 @@ public sealed class SimulationSettings
     [ConfigKey("lr", "client learning rate")] public double LearningRate { get; set; } = 2e-3;
     [ConfigKey("micro_batch_size", "examples per forward pass")] public int MicroBatchSize { get; set; } = 4;
     [ConfigKey("gradient_accumulation", "micro-batches per optimiser step")] public int GradientAccumulation { get; set; } = 1;
-    [ConfigKey("schedule", "constant | linear | cosine (within a round)")] public string Schedule { get; set; } = "constant";
+    [ConfigKey("schedule", "learning-rate schedule within a round: constant, linear or cosine")] public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
     [ConfigKey("warmup_ratio", "warm-up share of a round's steps")] public double WarmupRatio { get; set; }
     [ConfigKey("weight_decay", "AdamW weight decay")] public double WeightDecay { get; set; }
     [ConfigKey("max_grad_norm", "gradient clipping norm (0 = off)")] public double MaxGradNorm { get; set; } = 1.0;
@@ -50,10 +53,12 @@ public sealed class SimulationSettings
     [ConfigKey("lora_targets", "module names that get adapters")] public string[] LoraTargets { get; set; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
     [ConfigKey("client_ranks", "heterogeneous ranks by client index, e.g. [4, 32, 32, 16, 4] (empty = lora_r)")] public int[] ClientRanks { get; set; } = [];
 
-    [ConfigKey("proximal_mu", "FedProx μ (fedprox only; 0 = strategy default)")] public double ProximalMu { get; set; }
-    [ConfigKey("server_lr", "server learning rate η (fedavgm, fedadam, fedyogi, fedadagrad; 0 = default)")] public double ServerLearningRate { get; set; }
-    [ConfigKey("server_momentum", "FedAvgM β (0 = default)")] public double ServerMomentum { get; set; }
-    [ConfigKey("server_tau", "FedOpt τ (0 = default)")] public double ServerTau { get; set; }
+    [ConfigKey("proximal_mu", "FedProx μ (fedprox only; unset = 0.01, 0 = FedAvg)")] public double? ProximalMu { get; set; }
+    [ConfigKey("server_lr", "server learning rate η (fedavgm 1, fedadagrad/fedadam 0.1, fedyogi 0.01 when unset)")] public double? ServerLearningRate { get; set; }
+    [ConfigKey("server_momentum", "FedAvgM β (unset = 0.9; 0 = no momentum)")] public double? ServerMomentum { get; set; }
+    [ConfigKey("server_beta1", "FedOpt first-moment decay β1 (fedadam/fedyogi 0.9, fedadagrad 0 when unset)")] public double? ServerBeta1 { get; set; }
+    [ConfigKey("server_beta2", "FedOpt second-moment decay β2 (fedadam/fedyogi; unset = 0.99)")] public double? ServerBeta2 { get; set; }
+    [ConfigKey("server_tau", "FedOpt adaptivity τ, also v₋₁ = τ² (fedadagrad/fedadam/fedyogi; unset = 1e-3)")] public double? ServerTau { get; set; }
 
     [ConfigKey("client_eval_every", "evaluate the global model on every client's local test split every N rounds (0 = final round only)")]
     public int ClientEvalEvery { get; set; }
@@ -66,7 +71,7 @@ public sealed class SimulationSettings
     {
         LearningRate = LearningRate, MaxSteps = LocalSteps, Epochs = LocalEpochs,
         MicroBatchSize = MicroBatchSize, GradientAccumulationSteps = GradientAccumulation,
-        Schedule = Enum.Parse<Training.LearningRateSchedule>(Schedule, ignoreCase: true), WarmupRatio = WarmupRatio,
+        Schedule = Schedule, WarmupRatio = WarmupRatio,
         WeightDecay = WeightDecay, MaxGradNorm = MaxGradNorm > 0 ? MaxGradNorm : null,
         PadTokenId = padTokenId, LogEvery = 1,
     };
@@ -84,13 +89,12 @@ public sealed class SimulationSettings
         Require(LocalTestFraction is >= 0 and < 1, "local_test_fraction", "in [0, 1)");
         Require(CutoffLen >= 8, "cutoff_len", "≥ 8");
         Require(MaxClientRecords >= 0 && BaselineSteps >= 0, "max_client_records/baseline_steps", "≥ 0");
+        Require(ShardsPerClient >= 1, "shards_per_client", "≥ 1");
         OneOf("strategy", Strategy, Strategies.StrategyRegistry.Names);
         OneOf("scheduler", Scheduler, Scheduling.SchedulerRegistry.Names);
         OneOf("allocation", Allocation, [.. Federation.Allocation.AllocatorRegistry.Names, "natural"]);
         foreach (var b in Baselines)
             if (b is not ("local" or "centralized")) throw new ConfigException($"baselines: unknown baseline '{b}' (valid: local, centralized).");
-        if (!Enum.TryParse<Training.LearningRateSchedule>(Schedule, ignoreCase: true, out _))
-            throw new ConfigException($"schedule: '{Schedule}' is not one of constant, linear, cosine.");
     }
 
     private static void OneOf(string key, string value, IEnumerable<string> valid)
