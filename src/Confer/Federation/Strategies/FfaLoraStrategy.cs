@@ -22,9 +22,9 @@ internal sealed class FfaLoraStrategy : Strategy
 
     public override string Name => "ffa-lora";
 
-    private protected override bool LoraAMayBeOmitted => true;
+    protected override bool LoraAMayBeOmitted => true;
 
-    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
         if (initialRank is null) throw new ArgumentException("'ffa-lora' freezes lora_A, but the initial adapter has no LoRA tensors.");
         if (initialRank != Ranks.MaxRank)
@@ -32,7 +32,7 @@ internal sealed class FfaLoraStrategy : Strategy
         base.OnInitialize(initialAdapter, initialRank);
     }
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var adapter = new NamedTensors();
         foreach (var m in Modules)
@@ -47,7 +47,7 @@ internal sealed class FfaLoraStrategy : Strategy
         return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank), true, 0, down);
     }
 
-    private protected override void ValidateUpdate(ClientContribution c)
+    protected override void ValidateUpdate(ClientContribution c)
     {
         base.ValidateUpdate(c);
         foreach (var m in Modules)
@@ -55,9 +55,9 @@ internal sealed class FfaLoraStrategy : Strategy
                 throw new InvalidClientUpdateException(c.ClientId, $"'{m.AKey}' differs from the frozen A it was sent; the client must honour FreezeLoraA.");
     }
 
-    private protected override TransferCost UplinkCost(ClientUpdate update) => TransferCost.Of(update.Adapter, name => !LoraKeys.IsA(name));
+    protected override TransferCost UplinkCost(ClientUpdate update) => TransferCost.Of(update.Adapter, name => !LoraKeys.IsA(name));
 
-    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var weights = contributions.Select(c => c.Weight).ToList();
         foreach (var m in Modules)
@@ -71,7 +71,7 @@ internal sealed class FfaLoraStrategy : Strategy
         return new Dictionary<string, double>();
     }
 
-    private protected override void ExportExtraState(NamedTensors into) => _hasA.Export(HasAPrefix, into);
+    protected override void ExportExtraState(NamedTensors into) => _hasA.Export(HasAPrefix, into);
 
-    private protected override void ImportExtraState(Dictionary<string, Tensor> state) => _hasA.Import(HasAPrefix, state);
+    protected override void ImportExtraState(Dictionary<string, Tensor> state) => _hasA.Import(HasAPrefix, state);
 }

@@ -21,7 +21,7 @@ internal sealed class FloraStrategy : Strategy
 
     private int LastMergedRound => _stackRanks.Count == 0 ? 0 : _stackRanks.Keys.Max();
 
-    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
         if (Modules.Count == 0) throw new ArgumentException("'flora' stacks LoRA pairs, but the initial adapter has no lora_A/lora_B tensors.");
         var extras = new NamedTensors();
@@ -29,7 +29,7 @@ internal sealed class FloraStrategy : Strategy
         SetGlobalAdapter(extras);
     }
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var down = StackDownlink(clientId) + TransferCost.Of(GlobalAdapter);
         _synced.MarkSynced(clientId, LastMergedRound);
@@ -40,7 +40,7 @@ internal sealed class FloraStrategy : Strategy
             rank, Ranks.AlphaFor(rank), false, 0, down);
     }
 
-    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var factors = FloraStacking.Factors(contributions);
         foreach (var m in Modules)
@@ -59,14 +59,14 @@ internal sealed class FloraStrategy : Strategy
         return new Dictionary<string, double> { ["flora/stacked_rank"] = stackedRank };
     }
 
-    private protected override void ExportExtraState(NamedTensors into)
+    protected override void ExportExtraState(NamedTensors into)
     {
         var pairs = _stackRanks.SelectMany(p => new long[] { p.Key, p.Value }).ToArray();
         into.Add(StackRanksKey, tensor(pairs, [_stackRanks.Count, 2]));
         _synced.Export(SyncedPrefix, into);
     }
 
-    private protected override void ImportExtraState(Dictionary<string, Tensor> state)
+    protected override void ImportExtraState(Dictionary<string, Tensor> state)
     {
         if (!state.Remove(StackRanksKey, out var ranks))
             throw new ArgumentException($"State lacks '{StackRanksKey}'; it was not exported by 'flora'.");

@@ -19,20 +19,20 @@ internal sealed class HetLoraStrategy : Strategy
 {
     public override string Name => "hetlora";
 
-    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
         if (initialRank is not null && initialRank != Ranks.MaxRank)
             throw new ArgumentException($"The initial adapter has rank {initialRank}; 'hetlora' keeps the global adapter at the largest client rank {Ranks.MaxRank}.");
         base.OnInitialize(initialAdapter, initialRank);
     }
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var adapter = RankTruncation.Cut(GlobalAdapter, Modules, ExtraKeys, rank, SeedMix.Mix(Settings.Seed, round, clientId));
         return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank), false, 0, TransferCost.Of(adapter));
     }
 
-    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var weights = contributions.Select(c => c.Weight).ToList();
         var meanSparsityWeight = new double[contributions.Count];
