@@ -18,7 +18,7 @@ public sealed class SimulationSettings
     [ConfigKey("data", "a folder of local_training_<i>.json files (natural: one client each; other allocations pool them), or one JSON/JSONL file")]
     public string Data { get; set; } = "data/dolly-15k/shepherd-10clients";
     [ConfigKey("test_data", "global test set (instruction JSON/JSONL)")] public string TestData { get; set; } = "data/dolly-15k/shepherd-10clients/global_test.json";
-    [ConfigKey("allocation", "natural (one file per client) | iid | shards | dirichlet (Shepherd, size-capped) | dirichlet-uncapped | quantity-skew")] public string Allocation { get; set; } = "natural";
+    [ConfigKey("allocation", "natural (one file per client) | iid | shards | dirichlet (Shepherd, size-capped) | dirichlet-uncapped | quantity-skew, or a name given to AllocatorRegistry.Register")] public string Allocation { get; set; } = "natural";
     [ConfigKey("clients", "number of clients when splitting one file (ignored for natural)")] public int Clients { get; set; } = 10;
     [ConfigKey("dirichlet_alpha", "Dirichlet concentration for dirichlet, dirichlet-uncapped and quantity-skew")] public double DirichletAlpha { get; set; } = 0.5;
     [ConfigKey("min_client_size", "smallest client for dirichlet, dirichlet-uncapped and quantity-skew")] public int MinClientSize { get; set; } = 40;
@@ -30,10 +30,10 @@ public sealed class SimulationSettings
     [ConfigKey("cutoff_len", "max tokens per example")] public int CutoffLen { get; set; } = 256;
     [ConfigKey("train_on_inputs", "also train on prompt tokens")] public bool TrainOnInputs { get; set; }
 
-    [ConfigKey("strategy", "fedavg | fedprox | fedavgm | fedadagrad | fedadam | fedyogi | flora | ffa-lora | flexlora | hetlora")]
+    [ConfigKey("strategy", "fedavg | fedprox | fedavgm | fedadagrad | fedadam | fedyogi | flora | ffa-lora | flexlora | hetlora, or a name given to StrategyRegistry.Register")]
     public string Strategy { get; set; } = "fedavg";
     [ConfigKey("rounds", "communication rounds")] public int Rounds { get; set; } = 5;
-    [ConfigKey("scheduler", "uniform | all | round-robin")] public string Scheduler { get; set; } = "uniform";
+    [ConfigKey("scheduler", "uniform | all | round-robin, or a name given to SchedulerRegistry.Register")] public string Scheduler { get; set; } = "uniform";
     [ConfigKey("fraction", "share of clients selected per round")] public double Fraction { get; set; } = 0.3;
     [ConfigKey("min_clients", "minimum clients per round")] public int MinClients { get; set; } = 1;
 
