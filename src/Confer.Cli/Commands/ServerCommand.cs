@@ -27,10 +27,7 @@ internal static class ServerCommand
         {
             if (parse.GetValue(listKeys))
             {
-                var table = new Table().AddColumn("key").AddColumn("default").AddColumn("meaning");
-                foreach (var (key, _, value, description) in ConfigBinder.Describe(new ServerSettings()))
-                    table.AddRow(Markup.Escape(key), Markup.Escape(value), Markup.Escape(description));
-                AnsiConsole.Write(table);
+                ConfigKeyTable.Write(new ServerSettings());
                 AnsiConsole.MarkupLine("Experiment keys are those of [bold]confer simulate --list-keys[/].");
                 return 0;
             }

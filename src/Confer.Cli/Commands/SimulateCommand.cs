@@ -28,10 +28,7 @@ internal static class SimulateCommand
         {
             if (parse.GetValue(listKeys))
             {
-                var table = new Table().AddColumn("key").AddColumn("default").AddColumn("meaning");
-                foreach (var (key, _, value, description) in ConfigBinder.Describe(new SimulationSettings()))
-                    table.AddRow(Markup.Escape(key), Markup.Escape(value), Markup.Escape(description));
-                AnsiConsole.Write(table);
+                ConfigKeyTable.Write(new SimulationSettings());
                 return 0;
             }
             string folder;

@@ -1,3 +1,4 @@
+using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Confer.Training;
@@ -94,6 +95,8 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
             AnsiConsole.MarkupLine(g < l
                 ? $"[green]federated beats local-only[/] on the global test set by {l - g:F4} nats/token"
                 : $"[yellow]local-only is not beaten[/] ({l:F4} vs {g:F4})");
+        if (AllocationInfo.Read(r.RunFolder)?.CapNote() is { } capped)
+            AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(capped)} Set max_client_records: 0 to train on every record.");
         AnsiConsole.MarkupLine($"run folder: {Markup.Escape(r.RunFolder)} (report.html, metrics.jsonl, final/model, final/adapter)");
     }
 

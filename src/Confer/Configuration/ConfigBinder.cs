@@ -7,7 +7,9 @@ namespace Confer.Configuration;
 /// <summary>
 /// Binds a flat YAML mapping plus <c>--set key=value</c> overrides onto a settings class whose properties carry
 /// <see cref="ConfigKeyAttribute"/>. Every key is checked: an unknown key, a wrong type or a nested value is an error
-/// that names the key, the file and the valid keys, so a typo never silently falls back to a default.
+/// that names the key, the file and the valid keys, so a typo never silently falls back to a default. A nullable
+/// property is unset by an empty value (or <c>null</c>/<c>~</c>), so "not given" never has to borrow a number such as
+/// 0; an enum property takes one of its member names (any case) and nothing else.
 /// </summary>
 public static class ConfigBinder
 {
@@ -60,7 +62,7 @@ public static class ConfigBinder
             }
             catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
             {
-                throw new ConfigException($"{source}: key '{key}' has value '{value}', which is not a valid {Describe(property.PropertyType)}.");
+                throw new ConfigException($"{source}: key '{key}' has value '{value}'; expected {Describe(property.PropertyType)}.");
             }
         }
         return settings;
@@ -115,9 +117,12 @@ public static class ConfigBinder
         }
     }
 
-    private static object Parse(string value, Type type)
+    private static object? Parse(string value, Type type)
     {
         var inv = CultureInfo.InvariantCulture;
+        if (Nullable.GetUnderlyingType(type) is { } underlying)
+            return value is "" or "null" or "~" ? null : Parse(value, underlying);
+        if (type.IsEnum) return ParseEnum(value, type);
         if (type == typeof(string)) return value;
         if (type == typeof(int)) return int.Parse(value, inv);
         if (type == typeof(long)) return long.Parse(value, inv);
@@ -128,16 +133,26 @@ public static class ConfigBinder
         throw new ArgumentException($"unsupported config type {type.Name}");
     }
 
+    /// <summary>A member name, ignoring case; numbers are refused although <see cref="Enum.TryParse(Type, string?, bool, out object?)"/> accepts them.</summary>
+    private static object ParseEnum(string value, Type type)
+    {
+        var name = Enum.GetNames(type).FirstOrDefault(n => string.Equals(n, value, StringComparison.OrdinalIgnoreCase));
+        return name is null ? throw new ArgumentException($"'{value}' is not a {type.Name}") : Enum.Parse(type, name);
+    }
+
     private static IEnumerable<string> Split(string value) =>
         value.Trim('[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string Describe(Type type) =>
+        Nullable.GetUnderlyingType(type) is { } underlying ? $"{Describe(underlying)} or empty (unset)" :
+        type.IsEnum ? "one of " + string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant())) :
         type == typeof(int[]) ? "list of integers" : type == typeof(string[]) ? "list of strings" :
         type == typeof(double) ? "number" : type == typeof(int) || type == typeof(long) ? "integer" : type == typeof(bool) ? "boolean (true/false)" : "string";
 
     private static string Format(object? value) => value switch
     {
         null => "",
+        Enum e => e.ToString().ToLowerInvariant(),
         int[] a => "[" + string.Join(", ", a) + "]",
         string[] s => "[" + string.Join(", ", s) + "]",
         double d => d.ToString("R", CultureInfo.InvariantCulture),

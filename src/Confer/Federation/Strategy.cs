@@ -12,6 +12,13 @@ namespace Confer.Federation;
 /// base + MergedDelta + GlobalLoraScale·B·A per module. Updates are aggregated in ascending ordinal client-id order with
 /// p_k = n_k / Σ n over the updates received (capped at <see cref="FederationSettings.MaxClientWeight"/>), in fp32 on the CPU, deterministically. Create one through
 /// <see cref="Strategies.StrategyRegistry"/>, then <see cref="Initialize"/> it once.
+/// <para>
+/// A new strategy is a subclass: <see cref="BuildTask"/> says what each client starts from, <see cref="Aggregate"/>
+/// changes the global state from validated <see cref="ClientContribution"/>s, and the other protected members are
+/// optional hooks; register it with <see cref="Strategies.StrategyRegistry.Register"/> to select it by name. Both
+/// hooks run under <c>no_grad</c> inside a dispose scope: temporaries need no disposing, and tensors handed to
+/// <see cref="NamedTensors.Replace"/> or <see cref="NamedTensors.Add"/> of the global state are kept.
+/// </para>
 /// </summary>
 public abstract class Strategy : IDisposable
 {
@@ -36,19 +43,23 @@ public abstract class Strategy : IDisposable
     /// <summary>The LoRA scale of <see cref="GlobalAdapter"/>: ΔW = GlobalLoraScale · B · A (PEFT alpha = scale · rank).</summary>
     public double GlobalLoraScale => Ranks.Scale;
 
-    private protected FederationSettings Settings => _settings ?? throw NotInitialised();
+    /// <summary>The settings given to <see cref="Initialize"/>.</summary>
+    protected FederationSettings Settings => _settings ?? throw NotInitialised();
 
-    private protected ClientRankPlan Ranks => _ranks ?? throw NotInitialised();
+    /// <summary>Which client trains at which rank, and the shared LoRA scale.</summary>
+    protected ClientRankPlan Ranks => _ranks ?? throw NotInitialised();
 
-    private protected IReadOnlyList<LoraModule> Modules { get; private set; } = [];
+    /// <summary>The LoRA modules of the initial adapter, in its order.</summary>
+    protected IReadOnlyList<LoraModule> Modules { get; private set; } = [];
 
-    private protected IReadOnlyList<string> ExtraKeys { get; private set; } = [];
+    /// <summary>The initial adapter's trainable tensors that are not LoRA pairs (e.g. a classification head).</summary>
+    protected IReadOnlyList<string> ExtraKeys { get; private set; } = [];
 
     /// <summary>True when <see cref="FederationSettings.ProximalMu"/> is this strategy's to use.</summary>
-    private protected virtual bool UsesProximalMu => false;
+    protected virtual bool UsesProximalMu => false;
 
     /// <summary>Names of the <see cref="FederationSettings"/> server-optimiser fields this strategy reads.</summary>
-    private protected virtual IReadOnlyCollection<string> ServerOptions => [];
+    protected virtual IReadOnlyCollection<string> ServerOptions => [];
 
     /// <summary>
     /// Sets the starting global state. The strategy copies <paramref name="initialAdapter"/> (the caller keeps it); its
@@ -205,31 +216,33 @@ public abstract class Strategy : IDisposable
     }
 
     /// <summary>Replaces the global adapter (used once at initialisation).</summary>
-    private protected void SetGlobalAdapter(NamedTensors adapter)
+    protected void SetGlobalAdapter(NamedTensors adapter)
     {
         GlobalAdapter.Dispose();
         GlobalAdapter = adapter;
     }
 
     /// <summary>Checks the initial adapter's rank and sets the starting global adapter (default: an fp32 copy).</summary>
-    private protected virtual void OnInitialize(NamedTensors initialAdapter, int? initialRank) =>
+    protected virtual void OnInitialize(NamedTensors initialAdapter, int? initialRank) =>
         SetGlobalAdapter(initialAdapter.Clone(dtype: ScalarType.Float32));
 
-    private protected abstract ClientTask BuildTask(int round, string clientId, int rank);
+    /// <summary>The task for one selected client at its <paramref name="rank"/>; the client owns the task's adapter.</summary>
+    protected abstract ClientTask BuildTask(int round, string clientId, int rank);
 
     /// <summary>Changes the global state from validated contributions (ascending client id); returns strategy metrics.</summary>
-    private protected abstract IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions);
+    protected abstract IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions);
 
     /// <summary>Whether an update may leave out its frozen <c>lora_A</c> tensors.</summary>
-    private protected virtual bool LoraAMayBeOmitted => false;
+    protected virtual bool LoraAMayBeOmitted => false;
 
-    private protected virtual void ExportExtraState(NamedTensors into) { }
+    /// <summary>Adds strategy-specific state (optimiser moments, bookkeeping) to an export, under keys of its own.</summary>
+    protected virtual void ExportExtraState(NamedTensors into) { }
 
     /// <summary>Restores strategy-specific state, removing every key it consumed from <paramref name="state"/>.</summary>
-    private protected virtual void ImportExtraState(Dictionary<string, Tensor> state) { }
+    protected virtual void ImportExtraState(Dictionary<string, Tensor> state) { }
 
-    /// <summary>Checks keys, shapes and finiteness of one update against the rank its task asked for.</summary>
-    private protected virtual void ValidateUpdate(ClientContribution c) => _validator!.Validate(c, LoraAMayBeOmitted);
+    /// <summary>Checks keys, shapes and finiteness of one update against the rank its task asked for; throws <see cref="InvalidClientUpdateException"/>.</summary>
+    protected virtual void ValidateUpdate(ClientContribution c) => _validator!.Validate(c, LoraAMayBeOmitted);
 
     public void Dispose()
     {

@@ -22,9 +22,9 @@ internal static class StrategySetup
         var settings = new FederationSettings
         {
             ClientIds = clientIds, LoraRank = s.LoraRank, LoraAlpha = s.LoraAlpha, ClientRanks = s.ClientRanks,
-            ProximalMu = s.ProximalMu > 0 ? s.ProximalMu : null, ServerLearningRate = s.ServerLearningRate > 0 ? s.ServerLearningRate : null,
-            ServerMomentum = s.ServerMomentum > 0 ? s.ServerMomentum : null, ServerTau = s.ServerTau > 0 ? s.ServerTau : null, Seed = s.Seed,
-            MaxClientWeight = s.MaxClientWeight > 0 ? s.MaxClientWeight : null,
+            ProximalMu = s.ProximalMu, ServerLearningRate = s.ServerLearningRate, ServerMomentum = s.ServerMomentum,
+            ServerBeta1 = s.ServerBeta1, ServerBeta2 = s.ServerBeta2, ServerTau = s.ServerTau, Seed = s.Seed,
+            MaxClientWeight = s.MaxClientWeight,
         };
         // The FedAvg family starts every client from one shared adapter; rank-heterogeneous strategies want the largest rank.
         var rank = s.ClientRanks.Length > 0 ? s.ClientRanks.Max() : s.LoraRank;

@@ -144,7 +144,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (!delta.shape.SequenceEqual(weight.shape))
             throw new ArgumentException($"Dense update shape [{string.Join(",", delta.shape)}] does not match weight [{string.Join(",", weight.shape)}].", nameof(delta));
         using var _ = no_grad();
-        weight.add_(delta.to(weight.dtype, weight.device));
+        using var converted = delta.to(weight.dtype, weight.device); // a new handle even when nothing converts
+        weight.add_(converted);
     }
 
     public override Tensor forward(Tensor input)

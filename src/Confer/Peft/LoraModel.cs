@@ -69,6 +69,7 @@ public static class LoraModel
     {
         var result = new NamedTensors();
         using var _ = no_grad();
+        using var scope = NewDisposeScope(); // frees the detached views and conversions; Add keeps only the copies
         foreach (var (path, layer) in Layers(model))
         {
             if (!layer.HasAdapter) continue;

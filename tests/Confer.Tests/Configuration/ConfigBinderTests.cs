@@ -10,6 +10,8 @@ public class ConfigBinderTests
         [ConfigKey("lr", "learning rate")] public double Lr { get; set; } = 1e-3;
         [ConfigKey("ranks", "per-client ranks")] public int[] Ranks { get; set; } = [8];
         [ConfigKey("name", "run name")] public string Name { get; set; } = "x";
+        [ConfigKey("momentum", "optional momentum")] public double? Momentum { get; set; }
+        [ConfigKey("schedule", "lr schedule")] public Confer.Training.LearningRateSchedule Schedule { get; set; }
     }
 
     private static string Yaml(string text)
@@ -30,6 +32,27 @@ public class ConfigBinderTests
         var again = ConfigBinder.Bind<Settings>(Yaml(ConfigBinder.ToYaml(s)), []);
         Assert.Equal(s.Ranks, again.Ranks);
         Assert.Equal(20, again.Rounds);
+    }
+
+    [Fact]
+    public void NullableKeysAreUnsetByEmptyValuesAndZeroStaysZero()
+    {
+        Assert.Null(ConfigBinder.Bind<Settings>(null, []).Momentum);
+        Assert.Equal(0.0, ConfigBinder.Bind<Settings>(null, ["momentum=0"]).Momentum);
+        Assert.Null(ConfigBinder.Bind<Settings>(null, ["momentum=0.5", "momentum="]).Momentum);
+        var described = ConfigBinder.Describe(new Settings()).Single(d => d.Key == "momentum");
+        Assert.Equal(("number or empty (unset)", ""), (described.Type, described.Value));
+        Assert.Null(ConfigBinder.Bind<Settings>(Yaml(ConfigBinder.ToYaml(new Settings())), []).Momentum);
+        Assert.Contains("number or empty", Assert.Throws<ConfigException>(() => ConfigBinder.Bind<Settings>(null, ["momentum=high"])).Message);
+    }
+
+    [Fact]
+    public void EnumKeysTakeMemberNamesInAnyCaseAndNothingElse()
+    {
+        Assert.Equal(Confer.Training.LearningRateSchedule.Cosine, ConfigBinder.Bind<Settings>(null, ["schedule=COSINE"]).Schedule);
+        Assert.Contains("schedule: 'linear'", ConfigBinder.ToYaml(new Settings { Schedule = Confer.Training.LearningRateSchedule.Linear }));
+        foreach (var bad in new[] { "schedule=1", "schedule=cosin" })
+            Assert.Contains("one of constant, linear, cosine", Assert.Throws<ConfigException>(() => ConfigBinder.Bind<Settings>(null, [bad])).Message);
     }
 
     [Fact]

@@ -1,21 +1,15 @@
 using System.Text.Json;
-using Confer.Data;
 using Confer.Federation.Allocation;
-using Confer.Tests.Data;
 
 namespace Confer.Tests.Federation;
 
 /// <summary>Client data allocation on the real Dolly-15k categories: partitions, reproducibility and skew.</summary>
 public sealed class AllocationTests
 {
-    private static readonly Lazy<IReadOnlyList<string?>> DollyCategories = new(() =>
-        InstructionRecordReader.LoadAll(Enumerable.Range(0, 10).Select(i => DataPaths.DollyShard($"local_training_{i}.json")))
-            .Select(r => r.Category).ToList());
-
-    public static TheoryData<string> SeededMethods => new("iid", "dirichlet", "shards", "quantity-skew");
+    public static TheoryData<string> SeededMethods => new("iid", "dirichlet", "dirichlet-uncapped", "shards", "quantity-skew");
 
     private static DataAllocation Allocate(string method, int seed = 42, int clients = 10, AllocationOptions? options = null) =>
-        AllocatorRegistry.Create(method, options).Allocate(DollyCategories.Value, clients, seed);
+        AllocatorRegistry.Create(method, options).Allocate(DollyCategories.All, clients, seed);
 
     [Theory]
     [MemberData(nameof(SeededMethods))]
@@ -23,7 +17,7 @@ public sealed class AllocationTests
     {
         var allocation = Allocate(method);
         var all = allocation.Clients.SelectMany(c => c).ToList();
-        Assert.Equal(DollyCategories.Value.Count, all.Count);
+        Assert.Equal(DollyCategories.All.Count, all.Count);
         Assert.Equal(Enumerable.Range(0, all.Count), all.Order());
         Assert.All(allocation.Clients, c => Assert.True(c.Count > 0 && c.SequenceEqual(c.Order())));
 
@@ -41,7 +35,7 @@ public sealed class AllocationTests
     [Fact]
     public void Dirichlet_with_a_huge_alpha_approaches_the_global_category_mix()
     {
-        var categories = DollyCategories.Value;
+        var categories = DollyCategories.All;
         var global = categories.GroupBy(c => c).ToDictionary(g => g.Key!, g => g.Count() / (double)categories.Count);
         foreach (var client in Allocate("dirichlet", options: new AllocationOptions { Alpha = 1000 }).Clients)
             foreach (var (category, share) in global)
@@ -51,22 +45,22 @@ public sealed class AllocationTests
     [Fact]
     public void Dirichlet_with_a_small_alpha_skews_categories_and_honours_the_minimum()
     {
-        var report = Allocate("dirichlet", options: new AllocationOptions { Alpha = 0.5, MinClientSize = 40 }).Report(DollyCategories.Value);
+        var report = Allocate("dirichlet", options: new AllocationOptions { Alpha = 0.5, MinClientSize = 40 }).Report(DollyCategories.All);
         Assert.All(report.Clients, c => Assert.True(c.Size >= 40));
         // With α = 0.5 a client's largest category is far above its share under IID (≈ 25%, Dolly's open_qa).
         static double Dominant(AllocationReport r) => r.Clients.Average(c => c.Categories.Values.Max() / (double)c.Size);
-        Assert.True(Dominant(report) > Dominant(Allocate("iid").Report(DollyCategories.Value)) + 0.1);
+        Assert.True(Dominant(report) > Dominant(Allocate("iid").Report(DollyCategories.All)) + 0.1);
     }
 
     [Fact]
     public void Shards_give_each_client_few_categories_and_similar_sizes()
     {
-        var report = Allocate("shards").Report(DollyCategories.Value);
+        var report = Allocate("shards").Report(DollyCategories.All);
         var counts = report.Clients.Select(c => c.Categories.Count).ToList();
         Assert.True(counts.Max() <= 4, string.Join(",", counts));
         Assert.True(counts.Average() <= 3, string.Join(",", counts));
         Assert.True(report.Clients.Max(c => c.Size) - report.Clients.Min(c => c.Size) <= 2);
-        Assert.All(Allocate("iid").Report(DollyCategories.Value).Clients, c => Assert.Equal(8, c.Categories.Count));
+        Assert.All(Allocate("iid").Report(DollyCategories.All).Clients, c => Assert.Equal(8, c.Categories.Count));
     }
 
     [Fact]

@@ -5,43 +5,70 @@ using static TorchSharp.torch;
 
 namespace Confer.Tests.Federation;
 
-/// <summary>algorithms.md §4 HetLoRA: zero-padding, sparsity-weighted averaging, truncation on the way down.</summary>
+/// <summary>algorithms.md §4 HetLoRA: sparsity-weighted averaging padded with the global's values, truncation on the way down.</summary>
 public sealed class HetLoraTests
 {
     private static readonly (string, long, long)[] Modules = [("q", 20, 18), ("v", 20, 10)];
     private static readonly FederationSettings Settings = new() { ClientIds = ["c0", "c1", "c2"], ClientRanks = [4, 8, 16], LoraRank = 16, LoraAlpha = 16 };
 
     [Fact]
-    public void Sparsity_weights_sum_to_one_and_follow_the_product_norms()
+    public void Sparsity_weighted_average_of_A_and_B_in_every_module_pads_with_the_global_values()
     {
         using var g = new Generator(41);
-        using var initial = RandomAdapter(g, 16, Modules, zeroB: true);
+        using var initial = RandomAdapter(g, 16, Modules);
         using var strategy = Create("hetlora", initial, Settings);
         strategy.ConfigureTrain(1, ["c0", "c1", "c2"]);
-        var updates = new[] { 4, 8, 16 }.Select((r, k) => Update($"c{k}", RandomAdapter(g, r, Modules), 10 * (k + 1))).ToList();
+        int[] ranks = [4, 8, 16];
+        var updates = ranks.Select((r, k) => Update($"c{k}", RandomAdapter(g, r, Modules), 10 * (k + 1))).ToList();
         var summary = strategy.AggregateTrain(1, updates);
 
         var weights = summary.Metrics.Where(m => m.Key.StartsWith("hetlora/sparsity_weight/", StringComparison.Ordinal)).Select(m => m.Value).ToList();
         Assert.Equal(3, weights.Count);
         Assert.Equal(1.0, weights.Sum(), 12);
 
-        // Module q: w_k = ‖B_k A_k‖_F / Σ_j ‖B_j A_j‖_F; the global A is Σ w_k pad(A_k).
-        var norms = updates.Select(u => Product(u.Adapter, "q", 1).norm().item<double>()).ToArray();
-        var w = norms.Select(x => x / norms.Sum()).ToArray();
-        var expectedA = zeros(16, 20, dtype: ScalarType.Float64);
-        for (var k = 0; k < 3; k++)
+        // Per module: w_k = ‖B_k A_k‖_F / Σ_j ‖B_j A_j‖_F; A = Σ w_k [A_k; A[r_k:]] and B = Σ w_k [B_k | B[:, r_k:]].
+        foreach (var (path, dIn, dOut) in Modules)
         {
-            var a = updates[k].Adapter[LoraKeys.A("q")].to(ScalarType.Float64);
-            expectedA.narrow(0, 0, a.shape[0]).add_(a.mul(w[k]));
+            var norms = updates.Select(u => Product(u.Adapter, path, 1).norm().item<double>()).ToArray();
+            var w = norms.Select(x => x / norms.Sum()).ToArray();
+            var expectedA = zeros(16, dIn, dtype: ScalarType.Float64);
+            var expectedB = zeros(dOut, 16, dtype: ScalarType.Float64);
+            for (var k = 0; k < 3; k++)
+            {
+                var a = cat([updates[k].Adapter[LoraKeys.A(path)], initial[LoraKeys.A(path)].narrow(0, ranks[k], 16 - ranks[k])], 0);
+                var b = cat([updates[k].Adapter[LoraKeys.B(path)], initial[LoraKeys.B(path)].narrow(1, ranks[k], 16 - ranks[k])], 1);
+                expectedA.add_(a.to(ScalarType.Float64).mul(w[k]));
+                expectedB.add_(b.to(ScalarType.Float64).mul(w[k]));
+            }
+            Assert.True(RelativeError(strategy.GlobalAdapter[LoraKeys.A(path)], expectedA) < 1e-6, path);
+            Assert.True(RelativeError(strategy.GlobalAdapter[LoraKeys.B(path)], expectedB) < 1e-6, path);
         }
-        Assert.True(RelativeError(strategy.GlobalAdapter[LoraKeys.A("q")], expectedA) < 1e-6);
     }
 
     [Fact]
-    public void Rows_beyond_the_largest_received_rank_stay_zero_and_come_back_alive_on_the_way_down()
+    public void Mixed_ranks_that_return_their_task_unchanged_leave_the_global_unchanged()
+    {
+        // Zero-padding (as published) would shrink rows r_k.. of A and columns r_k.. of B by the low-rank clients'
+        // weights every round, even though nobody trained.
+        using var g = new Generator(45);
+        using var initial = RandomAdapter(g, 16, Modules);
+        using var strategy = Create("hetlora", initial, Settings);
+        for (var round = 1; round <= 3; round++)
+        {
+            var tasks = strategy.ConfigureTrain(round, ["c0", "c1", "c2"]);
+            strategy.AggregateTrain(round, tasks.Select((t, k) => Update(t.ClientId, t.Adapter!, 10 + k)).ToList());
+            foreach (var name in initial.Names)
+                Assert.True(MaxAbsDiff(initial[name], strategy.GlobalAdapter[name]) < 1e-6, $"round {round}: {name}");
+        }
+    }
+
+    [Fact]
+    public void Ranks_no_client_returned_keep_the_global_values_and_dead_ones_come_back_alive_on_the_way_down()
     {
         using var g = new Generator(42);
+        // Rows 8.. of A are zero and B is zero: ranks 8.. are dead (they add nothing and cannot learn).
         using var initial = RandomAdapter(g, 16, Modules, zeroB: true);
+        foreach (var (path, _, _) in Modules) initial[LoraKeys.A(path)].narrow(0, 8, 8).zero_();
         using var strategy = Create("hetlora", initial, Settings);
         strategy.ConfigureTrain(1, ["c0", "c1"]);
         strategy.AggregateTrain(1, [Update("c0", RandomAdapter(g, 4, Modules), 10), Update("c1", RandomAdapter(g, 8, Modules), 30)]);

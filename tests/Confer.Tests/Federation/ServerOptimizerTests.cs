@@ -32,6 +32,52 @@ public sealed class ServerOptimizerTests
         Assert.Equal(expected, step, 1e-7);
     }
 
+    /// <summary>
+    /// Two rounds on a 1 × 1 adapter starting at 0: the client returns global + <paramref name="first"/>, then global +
+    /// <paramref name="second"/>. Returns the global after each round and the second moment v after round 2.
+    /// </summary>
+    private static (double X1, double X2, double V2) TwoScalarRounds(string strategyName, float first, float second)
+    {
+        using var initial = Adapter(("m", zeros(1, 1), zeros(1, 1)));
+        using var strategy = Create(strategyName, initial, new FederationSettings { LoraRank = 1, LoraAlpha = 1, ServerLearningRate = 0.1, ServerTau = 1e-3 });
+        var x = new double[2];
+        foreach (var (round, delta) in new[] { (1, first), (2, second) })
+        {
+            var value = strategy.GlobalAdapter[LoraKeys.B("m")].item<float>() + delta;
+            strategy.ConfigureTrain(round, ["c0"]);
+            strategy.AggregateTrain(round, [Update("c0", Adapter(("m", full(1, 1, value), full(1, 1, value))), 4)]);
+            x[round - 1] = strategy.GlobalAdapter[LoraKeys.B("m")].item<float>();
+        }
+        using var state = strategy.ExportState();
+        return (x[0], x[1], state[$"{strategyName}/v/{LoraKeys.B("m")}"].item<float>());
+    }
+
+    [Fact]
+    public void FedYogi_second_round_takes_the_other_sign_branch()
+    {
+        // η = 0.1, τ = 1e-3, β1 = 0.9, β2 = 0.99, v₋₁ = τ² = 1e-6.
+        // Round 1, Δ = 0.5: v₋₁ < Δ², so v grows: v₁ = 1e-6 + 0.01·0.25 = 0.002501; m₁ = 0.05; x₁ = 0.1·0.05/(√v₁ + τ) = 0.0980200.
+        // Round 2, Δ = 0.01: v₁ > Δ² = 1e-4, so v shrinks: v₂ = 0.002501 − 0.01·1e-4 = 0.0025 (√ = 0.05);
+        // m₂ = 0.9·0.05 + 0.1·0.01 = 0.046; x₂ = x₁ + 0.1·0.046/(0.05 + 0.001) = 0.0980200 + 0.0901961 = 0.1882161.
+        // Adam's rule would give v₂ = 0.99·0.002501 + 0.01·1e-4 = 0.00247698 instead.
+        var (x1, x2, v2) = TwoScalarRounds("fedyogi", 0.5f, 0.01f);
+        Assert.Equal(0.0980200, x1, 1e-6);
+        Assert.Equal(0.0025, v2, 1e-8);
+        Assert.Equal(0.1882161, x2, 1e-6);
+    }
+
+    [Fact]
+    public void FedAdam_second_round_decays_both_moments()
+    {
+        // Round 1, Δ = 0.5: m₁ = 0.05, v₁ = 0.99·1e-6 + 0.01·0.25 = 0.00250099, x₁ = 0.1·0.05/(√v₁ + 1e-3) = 0.0980202.
+        // Round 2, Δ = 0.01: m₂ = 0.046, v₂ = 0.99·0.00250099 + 0.01·1e-4 = 0.0024769801 (√ = 0.0497693),
+        // x₂ = x₁ + 0.1·0.046/(0.0497693 + 0.001) = 0.0980202 + 0.0906060 = 0.1886262.
+        var (x1, x2, v2) = TwoScalarRounds("fedadam", 0.5f, 0.01f);
+        Assert.Equal(0.0980202, x1, 1e-6);
+        Assert.Equal(0.0024769801, v2, 1e-8);
+        Assert.Equal(0.1886262, x2, 1e-6);
+    }
+
     [Fact]
     public void FedAvgM_with_no_momentum_and_unit_rate_is_FedAvg()
     {

@@ -1,4 +1,5 @@
 using Confer.Training.Generation;
+using TorchSharp;
 
 namespace Confer.Tests.Generation;
 
@@ -26,6 +27,19 @@ public class TokenGeneratorTests
         var options = new GenerationOptions { MaxNewTokens = 12 };
         var batched = generator.Generate(Prompts, options);
         for (var i = 0; i < Prompts.Length; i++) Assert.Equal(generator.Generate([Prompts[i]], options)[0], batched[i]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TwoHundredDecodingStepsLeaveNoTensorAlive(bool useCache)
+    {
+        using var model = TinyModels.Llama();
+        var generator = new TokenGenerator(model);
+        var options = new GenerationOptions { MaxNewTokens = 20, UseCache = useCache };
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var call = 0; call < 10; call++) Assert.Equal(20, generator.Generate(Prompts, options)[0].Length);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Confer.Models;
 using Confer.Models.Bert;
 using Confer.Peft;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Confer.Tests.Peft;
@@ -8,6 +9,30 @@ namespace Confer.Tests.Peft;
 public class LoraModelTests
 {
     private static LoraConfig Config(int rank = 4, double dropout = 0) => new() { Rank = rank, Alpha = 8, Dropout = dropout };
+
+    [Fact]
+    public void FiftyCapturesLeaveOnlyTheirResultsAlive()
+    {
+        using var model = TinyModels.Llama();
+        LoraModel.Attach(model, Config(), new Generator(7));
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 50; i++)
+        {
+            using var adapter = LoraModel.Capture(model);
+            Assert.Equal(2 * LoraModel.Layers(model).Count(), adapter.Count);
+        }
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
+    public void AddingADenseUpdateOfAnotherDtypeLeavesNoTensorAlive()
+    {
+        using var layer = new LoraLinear(6, 4);
+        using var delta = ones(4, 6, dtype: ScalarType.Float64);
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 50; i++) layer.AddToWeight(delta);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 
     [Fact]
     public void FreshAdapterLeavesOutputsBitwiseEqual()

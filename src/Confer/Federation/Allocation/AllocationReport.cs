@@ -19,5 +19,14 @@ public sealed record AllocationReport(string Method, int Seed, int TotalRecords,
         return new AllocationReport(allocation.Method, allocation.Seed, allocation.Clients.Sum(c => c.Count), clients);
     }
 
+    /// <summary>
+    /// This report with <see cref="ClientShare.CappedFrom"/> set on every client that had more records available
+    /// (<paramref name="available"/>, in client order) than it kept, so a size cap never flattens a split unseen.
+    /// </summary>
+    public AllocationReport WithAvailable(IReadOnlyList<int> available) => this with
+    {
+        Clients = Clients.Select((c, k) => available[k] > c.Size ? c with { CappedFrom = available[k] } : c).ToList(),
+    };
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 }

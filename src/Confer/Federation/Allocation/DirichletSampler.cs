@@ -8,13 +8,23 @@ namespace Confer.Federation.Allocation;
 /// </summary>
 internal static class DirichletSampler
 {
-    public static double[] Sample(SplitMix64 rng, double alpha, int count)
+    public static double[] Sample(SplitMix64 rng, double alpha, int count) => Sample(rng, alpha, count, _ => true);
+
+    /// <summary>
+    /// A Dir(α, …, α) draw over all <paramref name="count"/> components with the ineligible ones set to 0 and the rest
+    /// renormalised — which is again Dirichlet over the eligible ones. Renormalising in log space over the eligible
+    /// components only keeps them from underflowing to 0 when an ineligible one dominates (small α).
+    /// </summary>
+    public static double[] Sample(SplitMix64 rng, double alpha, int count, Func<int, bool> eligible)
     {
         if (!(alpha > 0)) throw new ArgumentException($"Dirichlet alpha must be > 0 (got {alpha}).");
         var logs = new double[count];
         for (var i = 0; i < count; i++) logs[i] = LogGamma(rng, alpha);
-        var max = logs.Max();
-        var weights = logs.Select(l => Math.Exp(l - max)).ToArray();
+        var kept = Enumerable.Range(0, count).Where(eligible).ToList();
+        if (kept.Count == 0) throw new ArgumentException("At least one Dirichlet component must be eligible.", nameof(eligible));
+        var max = kept.Max(i => logs[i]);
+        var weights = new double[count];
+        foreach (var i in kept) weights[i] = Math.Exp(logs[i] - max);
         var sum = weights.Sum();
         return weights.Select(w => w / sum).ToArray();
     }

@@ -34,6 +34,16 @@ internal sealed record AllocationInfo(string? Method, long? Seed, IReadOnlyList<
         }
     }
 
+    /// <summary>What <c>max_client_records</c> left out, or null when it capped no client.</summary>
+    public string? CapNote()
+    {
+        var capped = Clients.Where(c => c.CappedFrom is not null).ToList();
+        if (capped.Count == 0) return null;
+        var before = capped.Sum(c => (long)c.CappedFrom!.Value);
+        return $"max_client_records capped {capped.Count} of {Clients.Count} clients: they train on {capped.Sum(c => (long)c.Size)} of their {before} " +
+               $"records (each capped client's capped_from is in {FileName}).";
+    }
+
     private static ClientAllocation Client(JsonElement c, string where)
     {
         ReportJson.Require(c, "client", where);
@@ -44,6 +54,7 @@ internal sealed record AllocationInfo(string? Method, long? Seed, IReadOnlyList<
             foreach (var cat in cats.EnumerateObject())
                 categories[cat.Name] = cat.Value.GetInt32();
         var size = c.TryGetProperty("size", out var sz) && sz.ValueKind == JsonValueKind.Number ? sz.GetInt32() : categories.Values.Sum();
-        return new ClientAllocation(client, size, categories);
+        int? cappedFrom = c.TryGetProperty("capped_from", out var cf) && cf.ValueKind == JsonValueKind.Number ? cf.GetInt32() : null;
+        return new ClientAllocation(client, size, categories, cappedFrom);
     }
 }

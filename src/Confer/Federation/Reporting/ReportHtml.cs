@@ -61,6 +61,7 @@ internal static class ReportHtml
         if (run.Allocation is { Clients.Count: > 0 } allocation)
         {
             Note(html, $"Allocation method {allocation.Method ?? Missing}, seed {Number(allocation.Seed)}.");
+            if (allocation.CapNote() is { } capped) Note(html, capped + " Sizes below are after the cap.");
             Allocation(allocation).WriteTo(html);
         }
 

@@ -9,7 +9,8 @@ namespace Confer.Federation.Simulation;
 /// <summary>
 /// Shepherd's "client data allocation": reads the instruction data, gives each client its share (one file per client,
 /// or one pooled file split by an allocator), holds out a local test split per client, caps client size, and
-/// tokenises everything once. The allocation report (sizes, category histograms) goes to the run folder.
+/// tokenises everything once. The allocation report (sizes after the cap, what each capped client had before it,
+/// category histograms) goes to the run folder.
 /// </summary>
 public sealed partial class FederatedData
 {
@@ -34,18 +35,21 @@ public sealed partial class FederatedData
             new ExampleEncoderOptions { MaxLength = s.CutoffLen, TrainOnInputs = s.TrainOnInputs });
         var clients = new List<ClientData>();
         var kept = new List<IReadOnlyList<int>>();
+        var available = new List<int>();
         for (var i = 0; i < allocation.Clients.Count; i++)
         {
             var indices = allocation.Clients[i];
             var own = indices.Select(j => records[j]).ToList();
             var client = ClientData.Prepare(ClientId(i), own, s, encoder);
-            kept.Add(ClientData.Split(client.Id, own.Count, s).Train.Select(p => indices[p]).ToList());
+            var (train, test) = ClientData.Split(client.Id, own.Count, s);
+            kept.Add(train.Select(p => indices[p]).ToList());
+            available.Add(own.Count - test.Count);
             clients.Add(client);
         }
         var testPath = s.TestData;
         if (!File.Exists(testPath)) throw new ConfigException($"test_data: '{testPath}' does not exist.");
         var globalTest = encoder.EncodeAll(InstructionRecordReader.Load(testPath)).Examples;
-        var report = new DataAllocation(allocation.Method, allocation.Seed, kept).Report(categories);
+        var report = new DataAllocation(allocation.Method, allocation.Seed, kept).Report(categories).WithAvailable(available);
         return new FederatedData(clients, globalTest, report);
     }
 
@@ -85,7 +89,7 @@ public sealed partial class FederatedData
     {
         if (!AllocatorRegistry.Names.Contains(s.Allocation, StringComparer.OrdinalIgnoreCase))
             throw new ConfigException($"allocation: unknown method '{s.Allocation}' (valid: {string.Join(", ", AllocatorRegistry.Names)}).");
-        var allocator = AllocatorRegistry.Create(s.Allocation, new AllocationOptions { Alpha = s.DirichletAlpha, MinClientSize = s.MinClientSize });
+        var allocator = AllocatorRegistry.Create(s.Allocation, new AllocationOptions { Alpha = s.DirichletAlpha, MinClientSize = s.MinClientSize, ShardsPerClient = s.ShardsPerClient });
         return allocator.Allocate(records.Select(r => r.Category).ToList(), s.Clients, s.Seed);
     }
 

@@ -1,4 +1,5 @@
 using Confer.Configuration;
+using Confer.Training;
 
 namespace Confer.Federation.Simulation;
 
@@ -17,20 +18,22 @@ public sealed class SimulationSettings
     [ConfigKey("data", "a folder of local_training_<i>.json files (natural: one client each; other allocations pool them), or one JSON/JSONL file")]
     public string Data { get; set; } = "data/dolly-15k/shepherd-10clients";
     [ConfigKey("test_data", "global test set (instruction JSON/JSONL)")] public string TestData { get; set; } = "data/dolly-15k/shepherd-10clients/global_test.json";
-    [ConfigKey("allocation", "natural (one file per client) | iid | dirichlet | shards | quantity-skew")] public string Allocation { get; set; } = "natural";
+    [ConfigKey("allocation", "natural (one file per client) | iid | shards | dirichlet (Shepherd, size-capped) | dirichlet-uncapped | quantity-skew, or a name given to AllocatorRegistry.Register")] public string Allocation { get; set; } = "natural";
     [ConfigKey("clients", "number of clients when splitting one file (ignored for natural)")] public int Clients { get; set; } = 10;
-    [ConfigKey("dirichlet_alpha", "Dirichlet concentration for dirichlet and quantity-skew")] public double DirichletAlpha { get; set; } = 0.5;
-    [ConfigKey("min_client_size", "smallest client for dirichlet / quantity-skew")] public int MinClientSize { get; set; } = 40;
-    [ConfigKey("max_client_records", "cap on each client's training records after the split (0 = all)")] public int MaxClientRecords { get; set; } = 400;
+    [ConfigKey("dirichlet_alpha", "Dirichlet concentration for dirichlet, dirichlet-uncapped and quantity-skew")] public double DirichletAlpha { get; set; } = 0.5;
+    [ConfigKey("min_client_size", "smallest client for dirichlet, dirichlet-uncapped and quantity-skew")] public int MinClientSize { get; set; } = 40;
+    [ConfigKey("shards_per_client", "shards each client gets with allocation shards (Shepherd: 2)")] public int ShardsPerClient { get; set; } = 2;
+    [ConfigKey("max_client_records", "cap on each client's training records after the split, 0 = all (a cap flattens size skew; allocation.json records each capped client's capped_from)")]
+    public int MaxClientRecords { get; set; } = 400;
     [ConfigKey("local_test_fraction", "share of each client's records held out as its local test split")] public double LocalTestFraction { get; set; } = 0.05;
     [ConfigKey("template", "prompt template name or path")] public string Template { get; set; } = "alpaca";
     [ConfigKey("cutoff_len", "max tokens per example")] public int CutoffLen { get; set; } = 256;
     [ConfigKey("train_on_inputs", "also train on prompt tokens")] public bool TrainOnInputs { get; set; }
 
-    [ConfigKey("strategy", "fedavg | fedprox | fedavgm | fedadagrad | fedadam | fedyogi | flora | ffa-lora | flexlora | hetlora")]
+    [ConfigKey("strategy", "fedavg | fedprox | fedavgm | fedadagrad | fedadam | fedyogi | flora | ffa-lora | flexlora | hetlora, or a name given to StrategyRegistry.Register")]
     public string Strategy { get; set; } = "fedavg";
     [ConfigKey("rounds", "communication rounds")] public int Rounds { get; set; } = 5;
-    [ConfigKey("scheduler", "uniform | all | round-robin")] public string Scheduler { get; set; } = "uniform";
+    [ConfigKey("scheduler", "uniform | all | round-robin, or a name given to SchedulerRegistry.Register")] public string Scheduler { get; set; } = "uniform";
     [ConfigKey("fraction", "share of clients selected per round")] public double Fraction { get; set; } = 0.3;
     [ConfigKey("min_clients", "minimum clients per round")] public int MinClients { get; set; } = 1;
 
@@ -39,7 +42,7 @@ public sealed class SimulationSettings
     [ConfigKey("lr", "client learning rate")] public double LearningRate { get; set; } = 2e-3;
     [ConfigKey("micro_batch_size", "examples per forward pass")] public int MicroBatchSize { get; set; } = 4;
     [ConfigKey("gradient_accumulation", "micro-batches per optimiser step")] public int GradientAccumulation { get; set; } = 1;
-    [ConfigKey("schedule", "constant | linear | cosine (within a round)")] public string Schedule { get; set; } = "constant";
+    [ConfigKey("schedule", "learning-rate schedule within a round: constant, linear or cosine")] public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
     [ConfigKey("warmup_ratio", "warm-up share of a round's steps")] public double WarmupRatio { get; set; }
     [ConfigKey("weight_decay", "AdamW weight decay")] public double WeightDecay { get; set; }
     [ConfigKey("max_grad_norm", "gradient clipping norm (0 = off)")] public double MaxGradNorm { get; set; } = 1.0;
@@ -50,18 +53,20 @@ public sealed class SimulationSettings
     [ConfigKey("lora_targets", "module names that get adapters")] public string[] LoraTargets { get; set; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
     [ConfigKey("client_ranks", "heterogeneous ranks by client index, e.g. [4, 32, 32, 16, 4] (empty = lora_r)")] public int[] ClientRanks { get; set; } = [];
 
-    [ConfigKey("proximal_mu", "FedProx μ (fedprox only; 0 = strategy default)")] public double ProximalMu { get; set; }
-    [ConfigKey("server_lr", "server learning rate η (fedavgm, fedadam, fedyogi, fedadagrad; 0 = default)")] public double ServerLearningRate { get; set; }
-    [ConfigKey("server_momentum", "FedAvgM β (0 = default)")] public double ServerMomentum { get; set; }
-    [ConfigKey("server_tau", "FedOpt τ (0 = default)")] public double ServerTau { get; set; }
+    [ConfigKey("proximal_mu", "FedProx μ (fedprox only; unset = 0.01, 0 = FedAvg)")] public double? ProximalMu { get; set; }
+    [ConfigKey("server_lr", "server learning rate η (fedavgm 1, fedadagrad/fedadam 0.1, fedyogi 0.01 when unset)")] public double? ServerLearningRate { get; set; }
+    [ConfigKey("server_momentum", "FedAvgM β (unset = 0.9; 0 = no momentum)")] public double? ServerMomentum { get; set; }
+    [ConfigKey("server_beta1", "FedOpt first-moment decay β1 (fedadam/fedyogi 0.9, fedadagrad 0 when unset)")] public double? ServerBeta1 { get; set; }
+    [ConfigKey("server_beta2", "FedOpt second-moment decay β2 (fedadam/fedyogi; unset = 0.99)")] public double? ServerBeta2 { get; set; }
+    [ConfigKey("server_tau", "FedOpt adaptivity τ, also v₋₁ = τ² (fedadagrad/fedadam/fedyogi; unset = 1e-3)")] public double? ServerTau { get; set; }
 
     [ConfigKey("eval_every", "evaluate the global model on test_data every N rounds and after the last (0 = never; a deployed server needs test_data)")]
     public int EvalEvery { get; set; } = 1;
     [ConfigKey("client_eval_every", "federated evaluation: every client evaluates the global model on its local test split every N rounds (0 = final round only)")]
     public int ClientEvalEvery { get; set; }
     [ConfigKey("max_update_norm", "refuse an update whose change of any tensor has an L2 norm above this (0 = off)")] public double MaxUpdateNorm { get; set; }
-    [ConfigKey("max_client_weight", "largest aggregation weight p_k one client can get in a round (0 = no cap; the rest is shared by example count)")]
-    public double MaxClientWeight { get; set; }
+    [ConfigKey("max_client_weight", "largest aggregation weight p_k one client can get in a round (unset = no cap; the rest is shared by example count)")]
+    public double? MaxClientWeight { get; set; }
     [ConfigKey("uplink_codec", "how updates are encoded on the way to the server (identity = fp32 as trained)")] public string UplinkCodec { get; set; } = "identity";
     [ConfigKey("downlink_codec", "how tasks are encoded on the way to the clients (identity = fp32)")] public string DownlinkCodec { get; set; } = "identity";
     [ConfigKey("eval_batch_size", "batch size for evaluation")] public int EvalBatchSize { get; set; } = 16;
@@ -73,7 +78,7 @@ public sealed class SimulationSettings
     {
         LearningRate = LearningRate, MaxSteps = LocalSteps, Epochs = LocalEpochs,
         MicroBatchSize = MicroBatchSize, GradientAccumulationSteps = GradientAccumulation,
-        Schedule = Enum.Parse<Training.LearningRateSchedule>(Schedule, ignoreCase: true), WarmupRatio = WarmupRatio,
+        Schedule = Schedule, WarmupRatio = WarmupRatio,
         WeightDecay = WeightDecay, MaxGradNorm = MaxGradNorm > 0 ? MaxGradNorm : null,
         PadTokenId = padTokenId, LogEvery = 1,
     };
@@ -91,8 +96,9 @@ public sealed class SimulationSettings
         Require(LocalTestFraction is >= 0 and < 1, "local_test_fraction", "in [0, 1)");
         Require(CutoffLen >= 8, "cutoff_len", "≥ 8");
         Require(MaxClientRecords >= 0 && BaselineSteps >= 0, "max_client_records/baseline_steps", "≥ 0");
+        Require(ShardsPerClient >= 1, "shards_per_client", "≥ 1");
         Require(EvalEvery >= 0 && ClientEvalEvery >= 0 && MaxUpdateNorm >= 0, "eval_every/client_eval_every/max_update_norm", "≥ 0");
-        Require(MaxClientWeight is >= 0 and <= 1, "max_client_weight", "in [0, 1] (0 = no cap)");
+        Require(MaxClientWeight is null or (> 0 and <= 1), "max_client_weight", "in (0, 1]");
         Compression.CodecRegistry.Create(UplinkCodec, "uplink_codec");
         Compression.CodecRegistry.Create(DownlinkCodec, "downlink_codec");
         OneOf("strategy", Strategy, Strategies.StrategyRegistry.Names);
@@ -100,8 +106,6 @@ public sealed class SimulationSettings
         OneOf("allocation", Allocation, [.. Federation.Allocation.AllocatorRegistry.Names, "natural"]);
         foreach (var b in Baselines)
             if (b is not ("local" or "centralized")) throw new ConfigException($"baselines: unknown baseline '{b}' (valid: local, centralized).");
-        if (!Enum.TryParse<Training.LearningRateSchedule>(Schedule, ignoreCase: true, out _))
-            throw new ConfigException($"schedule: '{Schedule}' is not one of constant, linear, cosine.");
     }
 
     private static void OneOf(string key, string value, IEnumerable<string> valid)

@@ -12,9 +12,9 @@ namespace Confer.Federation.Strategies;
 internal abstract class AdapterAveragingStrategy : Strategy
 {
     /// <summary>FedProx μ put into every task; 0 except for FedProx.</summary>
-    private protected virtual double TaskProximalMu => 0;
+    protected virtual double TaskProximalMu => 0;
 
-    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
         if (!Ranks.IsUniform)
             throw new ArgumentException(
@@ -26,15 +26,15 @@ internal abstract class AdapterAveragingStrategy : Strategy
     }
 
     /// <summary>Creates server-optimiser state once the global adapter exists.</summary>
-    private protected virtual void OnGlobalReady() { }
+    protected virtual void OnGlobalReady() { }
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var task = new ClientTask(round, clientId, GlobalAdapter.Clone(), null, rank, Ranks.AlphaFor(rank));
         return TaskProximalMu > 0 ? task with { Config = task.Config.With(TaskConfig.ProximalMu, TaskProximalMu) } : task;
     }
 
-    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var weights = contributions.Select(c => c.Weight).ToList();
         var average = GlobalAdapter.Names.ToDictionary(
@@ -46,16 +46,16 @@ internal abstract class AdapterAveragingStrategy : Strategy
     }
 
     /// <summary>Turns the p_k-weighted average of the client adapters into the new global adapter.</summary>
-    private protected abstract void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average);
+    protected abstract void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average);
 
     /// <summary>Plain FedAvg: the average becomes the global adapter as is.</summary>
-    private protected void AdoptAverage(IReadOnlyDictionary<string, Tensor> average)
+    protected void AdoptAverage(IReadOnlyDictionary<string, Tensor> average)
     {
         foreach (var (name, t) in average) GlobalAdapter.Replace(name, t);
     }
 
     /// <summary>A zero tensor (or <paramref name="fill"/>) per global tensor, for optimiser moments.</summary>
-    private protected NamedTensors MomentLike(double fill = 0)
+    protected NamedTensors MomentLike(double fill = 0)
     {
         var moments = new NamedTensors();
         foreach (var (name, t) in GlobalAdapter) moments.Add(name, full_like(t, fill));
@@ -63,13 +63,13 @@ internal abstract class AdapterAveragingStrategy : Strategy
     }
 
     /// <summary>Writes <paramref name="moments"/> under <c>prefix + name</c>.</summary>
-    private protected static void ExportMoments(string prefix, NamedTensors moments, NamedTensors into)
+    protected static void ExportMoments(string prefix, NamedTensors moments, NamedTensors into)
     {
         foreach (var (name, t) in moments) into.Add(prefix + name, t.clone());
     }
 
     /// <summary>Reads every <c>prefix + name</c> entry into <paramref name="moments"/> (in place) and removes it from <paramref name="state"/>.</summary>
-    private protected static void ImportMoments(string prefix, NamedTensors moments, Dictionary<string, Tensor> state)
+    protected static void ImportMoments(string prefix, NamedTensors moments, Dictionary<string, Tensor> state)
     {
         foreach (var name in moments.Names)
         {

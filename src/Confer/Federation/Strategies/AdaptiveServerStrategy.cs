@@ -15,27 +15,27 @@ internal abstract class AdaptiveServerStrategy : AdapterAveragingStrategy
     private NamedTensors _m = new();
     private NamedTensors _v = new();
 
-    private protected override IReadOnlyCollection<string> ServerOptions =>
+    protected override IReadOnlyCollection<string> ServerOptions =>
     [
         nameof(FederationSettings.ServerLearningRate), nameof(FederationSettings.ServerBeta1),
         nameof(FederationSettings.ServerBeta2), nameof(FederationSettings.ServerTau),
     ];
 
-    private protected abstract double DefaultEta { get; }
+    protected abstract double DefaultEta { get; }
 
-    private protected virtual double DefaultBeta1 => 0.9;
+    protected virtual double DefaultBeta1 => 0.9;
 
-    private protected double Beta2 => Settings.ServerBeta2 ?? 0.99;
+    protected double Beta2 => Settings.ServerBeta2 ?? 0.99;
 
     private double Tau => Settings.ServerTau ?? DefaultTau;
 
-    private protected override void OnGlobalReady()
+    protected override void OnGlobalReady()
     {
         _m = MomentLike();
         _v = MomentLike(Tau * Tau);
     }
 
-    private protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average)
+    protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average)
     {
         var eta = Settings.ServerLearningRate ?? DefaultEta;
         var beta1 = Settings.ServerBeta1 ?? DefaultBeta1;
@@ -51,15 +51,15 @@ internal abstract class AdaptiveServerStrategy : AdapterAveragingStrategy
     }
 
     /// <summary>v ← rule(v, Δ²), in place.</summary>
-    private protected abstract void UpdateSecondMoment(Tensor v, Tensor deltaSquared);
+    protected abstract void UpdateSecondMoment(Tensor v, Tensor deltaSquared);
 
-    private protected override void ExportExtraState(NamedTensors into)
+    protected override void ExportExtraState(NamedTensors into)
     {
         ExportMoments($"{Name}/m/", _m, into);
         ExportMoments($"{Name}/v/", _v, into);
     }
 
-    private protected override void ImportExtraState(Dictionary<string, Tensor> state)
+    protected override void ImportExtraState(Dictionary<string, Tensor> state)
     {
         ImportMoments($"{Name}/m/", _m, state);
         ImportMoments($"{Name}/v/", _v, state);

@@ -7,12 +7,12 @@ internal sealed class FedAdagradStrategy : AdaptiveServerStrategy
 {
     public override string Name => "fedadagrad";
 
-    private protected override IReadOnlyCollection<string> ServerOptions =>
+    protected override IReadOnlyCollection<string> ServerOptions =>
         [nameof(FederationSettings.ServerLearningRate), nameof(FederationSettings.ServerBeta1), nameof(FederationSettings.ServerTau)];
 
-    private protected override double DefaultEta => 0.1;
+    protected override double DefaultEta => 0.1;
 
-    private protected override double DefaultBeta1 => 0;
+    protected override double DefaultBeta1 => 0;
 
-    private protected override void UpdateSecondMoment(Tensor v, Tensor deltaSquared) => v.add_(deltaSquared);
+    protected override void UpdateSecondMoment(Tensor v, Tensor deltaSquared) => v.add_(deltaSquared);
 }

@@ -7,7 +7,7 @@ internal sealed class FedAdamStrategy : AdaptiveServerStrategy
 {
     public override string Name => "fedadam";
 
-    private protected override double DefaultEta => 0.1;
+    protected override double DefaultEta => 0.1;
 
-    private protected override void UpdateSecondMoment(Tensor v, Tensor deltaSquared) => v.mul_(Beta2).add_(deltaSquared, alpha: 1 - Beta2);
+    protected override void UpdateSecondMoment(Tensor v, Tensor deltaSquared) => v.mul_(Beta2).add_(deltaSquared, alpha: 1 - Beta2);
 }

@@ -14,16 +14,16 @@ internal sealed class FedAvgMStrategy : AdapterAveragingStrategy
 
     public override string Name => "fedavgm";
 
-    private protected override IReadOnlyCollection<string> ServerOptions =>
+    protected override IReadOnlyCollection<string> ServerOptions =>
         [nameof(FederationSettings.ServerLearningRate), nameof(FederationSettings.ServerMomentum)];
 
     private double Eta => Settings.ServerLearningRate ?? 1.0;
 
     private double Beta => Settings.ServerMomentum ?? 0.9;
 
-    private protected override void OnGlobalReady() => _velocity = MomentLike();
+    protected override void OnGlobalReady() => _velocity = MomentLike();
 
-    private protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average)
+    protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average)
     {
         foreach (var (name, x) in GlobalAdapter)
         {
@@ -33,9 +33,9 @@ internal sealed class FedAvgMStrategy : AdapterAveragingStrategy
         }
     }
 
-    private protected override void ExportExtraState(NamedTensors into) => ExportMoments(VelocityPrefix, _velocity, into);
+    protected override void ExportExtraState(NamedTensors into) => ExportMoments(VelocityPrefix, _velocity, into);
 
-    private protected override void ImportExtraState(Dictionary<string, Tensor> state) => ImportMoments(VelocityPrefix, _velocity, state);
+    protected override void ImportExtraState(Dictionary<string, Tensor> state) => ImportMoments(VelocityPrefix, _velocity, state);
 
     protected override void Dispose(bool disposing)
     {

@@ -10,5 +10,5 @@ internal sealed class FedAvgStrategy : AdapterAveragingStrategy
 {
     public override string Name => "fedavg";
 
-    private protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average) => AdoptAverage(average);
+    protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average) => AdoptAverage(average);
 }

@@ -12,9 +12,9 @@ internal sealed class FedProxStrategy : AdapterAveragingStrategy
 
     public override string Name => "fedprox";
 
-    private protected override bool UsesProximalMu => true;
+    protected override bool UsesProximalMu => true;
 
-    private protected override double TaskProximalMu => Settings.ProximalMu ?? DefaultMu;
+    protected override double TaskProximalMu => Settings.ProximalMu ?? DefaultMu;
 
-    private protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average) => AdoptAverage(average);
+    protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average) => AdoptAverage(average);
 }

@@ -10,8 +10,8 @@ internal sealed class FedYogiStrategy : AdaptiveServerStrategy
 {
     public override string Name => "fedyogi";
 
-    private protected override double DefaultEta => 0.01;
+    protected override double DefaultEta => 0.01;
 
-    private protected override void UpdateSecondMoment(Tensor v, Tensor deltaSquared) =>
+    protected override void UpdateSecondMoment(Tensor v, Tensor deltaSquared) =>
         v.add_(deltaSquared.mul(v.sub(deltaSquared).sign()), alpha: Beta2 - 1);
 }

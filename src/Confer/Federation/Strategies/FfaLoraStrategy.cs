@@ -7,17 +7,22 @@ namespace Confer.Federation.Strategies;
 /// <summary>
 /// <c>ffa-lora</c> (Sun et al., ICLR 2024, arXiv 2403.12313): every lora_A stays frozen at the initial adapter's
 /// random A_max (rank r_max, shared by all clients); only B is trained and averaged, so B̄·A = Σ p_k B_k A exactly.
-/// Heterogeneous ranks: client k trains B_k (d_out × r_k) against A_max[:r_k]; the server zero-pads B_k to r_max
-/// columns before averaging — still exact. The client sends back only B (and any head); the task carries A every
-/// round, because a client process may have restarted since it last saw it.
+/// Heterogeneous ranks [D]: client k trains B_k (d_out × r_k) against A_max[:r_k]; the server pads B_k to r_max columns
+/// with the global B's own columns before averaging (<see cref="TensorMath.WeightedSumPaddedWithGlobal"/>), so a
+/// column moves by Σ p_k (B_k − B) over the clients that trained it and the product moves by exactly
+/// Σ p_k s (B_k − B[:, :r_k]) A[:r_k] — every client's own change — in every round. The paper has one rank; zero-padding
+/// (the obvious extension) is exact only from B = 0 and makes low-rank clients "vote zero" for columns they never saw,
+/// so the global tail decays by their weight every round and vanishes in a round without a high-rank client.
+/// The client sends back only B (and any head); the task carries A every round, because a client process may have
+/// restarted since it last saw it.
 /// </summary>
 internal sealed class FfaLoraStrategy : Strategy
 {
     public override string Name => "ffa-lora";
 
-    private protected override bool LoraAMayBeOmitted => true;
+    protected override bool LoraAMayBeOmitted => true;
 
-    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
         if (initialRank is null) throw new ArgumentException("'ffa-lora' freezes lora_A, but the initial adapter has no LoRA tensors.");
         if (initialRank != Ranks.MaxRank)
@@ -25,7 +30,7 @@ internal sealed class FfaLoraStrategy : Strategy
         base.OnInitialize(initialAdapter, initialRank);
     }
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var adapter = new NamedTensors();
         foreach (var m in Modules)
@@ -37,7 +42,7 @@ internal sealed class FfaLoraStrategy : Strategy
         return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank)) { Config = TaskConfig.Empty.With(TaskConfig.Freeze, "lora_A") };
     }
 
-    private protected override void ValidateUpdate(ClientContribution c)
+    protected override void ValidateUpdate(ClientContribution c)
     {
         base.ValidateUpdate(c);
         foreach (var m in Modules)
@@ -45,13 +50,13 @@ internal sealed class FfaLoraStrategy : Strategy
                 throw new InvalidClientUpdateException(c.ClientId, $"'{m.AKey}' differs from the frozen A it was sent; the client must honour FreezeLoraA.");
     }
 
-    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var weights = contributions.Select(c => c.Weight).ToList();
         foreach (var m in Modules)
         {
-            var b = TensorMath.PaddedWeightedSum(
-                contributions.Select(c => c.Adapter[m.BKey]).ToList(), weights, [m.DOut, Ranks.MaxRank], dim: 1);
+            var b = TensorMath.WeightedSumPaddedWithGlobal(
+                contributions.Select(c => c.Adapter[m.BKey]).ToList(), weights, GlobalAdapter[m.BKey], dim: 1);
             GlobalAdapter.Replace(m.BKey, b);
         }
         foreach (var key in ExtraKeys)

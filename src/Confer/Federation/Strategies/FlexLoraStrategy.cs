@@ -16,13 +16,13 @@ internal sealed class FlexLoraStrategy : Strategy
 {
     public override string Name => "flexlora";
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank)
+    protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var adapter = RankTruncation.Cut(GlobalAdapter, Modules, ExtraKeys, rank, SeedMix.Mix(Settings.Seed, round, clientId));
         return new ClientTask(round, clientId, adapter, null, rank, Ranks.AlphaFor(rank));
     }
 
-    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var factors = FloraStacking.Factors(contributions);
         long globalRank = 0;

@@ -17,7 +17,7 @@ internal sealed class FloraStrategy : Strategy
 {
     public override string Name => "flora";
 
-    private protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
+    protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
         if (Modules.Count == 0) throw new ArgumentException("'flora' stacks LoRA pairs, but the initial adapter has no lora_A/lora_B tensors.");
         var extras = new NamedTensors();
@@ -25,10 +25,10 @@ internal sealed class FloraStrategy : Strategy
         SetGlobalAdapter(extras);
     }
 
-    private protected override ClientTask BuildTask(int round, string clientId, int rank) =>
+    protected override ClientTask BuildTask(int round, string clientId, int rank) =>
         new(round, clientId, GlobalAdapter.Count == 0 ? null : GlobalAdapter.Clone(), MergedDelta.Count == 0 ? null : MergedDelta, rank, Ranks.AlphaFor(rank));
 
-    private protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
+    protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var factors = FloraStacking.Factors(contributions);
         foreach (var m in Modules)

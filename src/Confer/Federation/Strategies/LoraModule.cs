@@ -4,19 +4,25 @@ using Confer.Peft;
 namespace Confer.Federation.Strategies;
 
 /// <summary>One adapted linear layer: its HF path and the dense shape d_out × d_in that its LoRA pair modifies.</summary>
-internal sealed record LoraModule(string Path, long DIn, long DOut)
+/// <param name="Path">HF module path, e.g. <c>model.layers.0.self_attn.q_proj</c>.</param>
+/// <param name="DIn">Input features d_in (columns of <c>lora_A</c>).</param>
+/// <param name="DOut">Output features d_out (rows of <c>lora_B</c>).</param>
+public sealed record LoraModule(string Path, long DIn, long DOut)
 {
+    /// <summary>The PEFT key of its <c>lora_A</c> (r × d_in).</summary>
     public string AKey => LoraKeys.A(Path);
 
+    /// <summary>The PEFT key of its <c>lora_B</c> (d_out × r).</summary>
     public string BKey => LoraKeys.B(Path);
 
+    /// <summary>The key of its dense ΔW in <see cref="Strategy.MergedDelta"/>.</summary>
     public string DenseKey => LoraKeys.DenseWeight(Path);
 
     /// <summary>
     /// Splits an adapter into its LoRA modules (in first-seen order), its other trainable tensors, and its rank.
     /// Every module needs both A (r × d_in) and B (d_out × r) with one r shared by all modules.
     /// </summary>
-    public static (IReadOnlyList<LoraModule> Modules, IReadOnlyList<string> ExtraKeys, int? Rank) Discover(NamedTensors adapter)
+    internal static (IReadOnlyList<LoraModule> Modules, IReadOnlyList<string> ExtraKeys, int? Rank) Discover(NamedTensors adapter)
     {
         var modules = new List<LoraModule>();
         int? rank = null;

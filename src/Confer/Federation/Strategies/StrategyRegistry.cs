@@ -1,9 +1,12 @@
 namespace Confer.Federation.Strategies;
 
-/// <summary>Strategies by configuration name. Adding one is a new class and one line here.</summary>
+/// <summary>
+/// Strategies by configuration name (the <c>strategy</c> key). Confer's own are registered here; code outside Confer
+/// adds its own <see cref="Strategy"/> subclass with <see cref="Register"/> before the run reads its settings.
+/// </summary>
 public static class StrategyRegistry
 {
-    private static readonly Dictionary<string, Func<Strategy>> Factories = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly Registry<Func<Strategy>> Factories = new("strategy", new Dictionary<string, Func<Strategy>>
     {
         ["fedavg"] = () => new FedAvgStrategy(),
         ["fedprox"] = () => new FedProxStrategy(),
@@ -15,13 +18,17 @@ public static class StrategyRegistry
         ["ffa-lora"] = () => new FfaLoraStrategy(),
         ["flexlora"] = () => new FlexLoraStrategy(),
         ["hetlora"] = () => new HetLoraStrategy(),
-    };
+    });
 
-    public static IReadOnlyCollection<string> Names => Factories.Keys;
+    /// <summary>Every registered name, Confer's first, then registration order.</summary>
+    public static IReadOnlyCollection<string> Names => Factories.Names;
+
+    /// <summary>
+    /// Makes <paramref name="name"/> (case-insensitive) choose strategies made by <paramref name="factory"/>, which
+    /// must return a new, uninitialised instance each call. Throws <see cref="ArgumentException"/> for a blank or taken name.
+    /// </summary>
+    public static void Register(string name, Func<Strategy> factory) => Factories.Register(name, factory);
 
     /// <summary>A new, uninitialised strategy; call <see cref="Strategy.Initialize"/> next.</summary>
-    public static Strategy Create(string name) =>
-        Factories.TryGetValue(name, out var create)
-            ? create()
-            : throw new ArgumentException($"Unknown strategy '{name}'. Known strategies: {string.Join(", ", Factories.Keys)}.", nameof(name));
+    public static Strategy Create(string name) => Factories.Get(name)();
 }

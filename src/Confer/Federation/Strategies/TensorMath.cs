@@ -45,13 +45,21 @@ internal static class TensorMath
     }
 
     /// <summary>
-    /// Σ w_k pad(t_k): each part is zero-padded along <paramref name="dim"/> to <paramref name="shape"/> (HetLoRA,
-    /// FFA-LoRA), accumulated in place without materialising the padding.
+    /// Σ w_k pad(t_k) where each part is padded along <paramref name="dim"/> with <paramref name="global"/>'s own
+    /// values beyond its size (HetLoRA, FFA-LoRA with mixed ranks): a client that did not hold a rank component
+    /// "returns it unchanged", so components nobody trained keep their value instead of decaying towards zero.
+    /// With weights summing to 1 this is global + Σ w_k (t_k − global[:r_k]) on the components each client holds.
     /// </summary>
-    public static Tensor PaddedWeightedSum(IReadOnlyList<Tensor> parts, IReadOnlyList<double> weights, long[] shape, int dim)
+    public static Tensor WeightedSumPaddedWithGlobal(IReadOnlyList<Tensor> parts, IReadOnlyList<double> weights, Tensor global, int dim)
     {
-        var sum = zeros(shape, dtype: ScalarType.Float32);
-        for (var k = 0; k < parts.Count; k++) sum.narrow(dim, 0, parts[k].shape[dim]).add_(Fp32(parts[k]), alpha: weights[k]);
+        var full = global.shape[dim];
+        var sum = zeros_like(global, dtype: ScalarType.Float32);
+        for (var k = 0; k < parts.Count; k++)
+        {
+            var held = parts[k].shape[dim];
+            sum.narrow(dim, 0, held).add_(Fp32(parts[k]), alpha: weights[k]);
+            if (held < full) sum.narrow(dim, held, full - held).add_(Fp32(global).narrow(dim, held, full - held), alpha: weights[k]);
+        }
         return sum;
     }
 }

@@ -58,14 +58,12 @@ public sealed class TokenGenerator
         var done = new bool[batch];
         var sampler = new TokenSampler(options);
         using var cache = options.UseCache ? new KVCache(_model.LayerCount) : null;
-        var allIds = tensor(ids, [batch, width], device: device);
-        var allMask = tensor(mask, [batch, width], device: device);
-        var step = allIds;
+        using var sequences = new DecodedSequences(tensor(ids, [batch, width], device: device), tensor(mask, [batch, width], device: device));
         for (var n = 0; n < options.MaxNewTokens && !done.All(d => d); n++)
         {
             using var scope = NewDisposeScope();
-            var input = options.UseCache ? step : allIds;
-            var logits = _model.forward(new CausalLMInput(input, padded ? allMask : null, cache)).Logits;
+            var input = options.UseCache ? sequences.Last : sequences.Ids;
+            var logits = _model.forward(new CausalLMInput(input, padded ? sequences.Mask : null, cache)).Logits;
             var next = sampler.Next(logits.select(1, logits.shape[1] - 1)).to(CPU);
             var chosen = next.data<long>().ToArray();
             for (var b = 0; b < batch; b++)
@@ -76,11 +74,45 @@ public sealed class TokenGenerator
                 outputs[b].Add(token);
                 if (shouldStop?.Invoke(b, outputs[b]) == true) done[b] = true;
             }
-            var nextCol = next.to(device).unsqueeze(1);
-            step = nextCol.MoveToOuterDisposeScope();
-            allIds = cat([allIds, nextCol], 1).MoveToOuterDisposeScope();
-            allMask = cat([allMask, ones(batch, 1, dtype: ScalarType.Int64, device: device)], 1).MoveToOuterDisposeScope();
+            sequences.Append(next.to(device).unsqueeze(1));
         }
         return outputs.Select(o => o.ToArray()).ToList();
+    }
+
+    /// <summary>
+    /// The sequences a decode carries from step to step — token ids, attention mask, and the newest tokens (the whole
+    /// prompt before the first step) — held outside the per-step dispose scopes. Each step replaces them and frees the
+    /// ones it replaced, so however long the generation, three tensors stay alive.
+    /// </summary>
+    private sealed class DecodedSequences : IDisposable
+    {
+        public DecodedSequences(Tensor ids, Tensor mask)
+        {
+            Ids = ids.DetachFromDisposeScope();
+            Mask = mask.DetachFromDisposeScope();
+            Last = Ids;
+        }
+
+        public Tensor Ids { get; private set; }
+
+        public Tensor Mask { get; private set; }
+
+        public Tensor Last { get; private set; }
+
+        /// <summary>Appends one column of tokens ([batch, 1]) and takes ownership of it.</summary>
+        public void Append(Tensor column)
+        {
+            var ids = cat([Ids, column], 1).DetachFromDisposeScope();
+            var mask = cat([Mask, ones_like(column)], 1).DetachFromDisposeScope();
+            Dispose();
+            (Ids, Mask, Last) = (ids, mask, column.DetachFromDisposeScope());
+        }
+
+        public void Dispose()
+        {
+            if (!ReferenceEquals(Last, Ids)) Last.Dispose();
+            Ids.Dispose();
+            Mask.Dispose();
+        }
     }
 }
