@@ -2,6 +2,7 @@ using System.CommandLine;
 using Confer.Cli.Console;
 using Confer.Configuration;
 using Confer.Federation.Reporting;
+using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Spectre.Console;
 
@@ -46,7 +47,16 @@ internal static class SimulateCommand
                 folder = FreeFolder(Path.Combine(settings.Output, settings.Name));
             }
             var progress = new SimulationConsole(settings.Rounds);
-            var result = progress.Run(() => SimulationEngine.Run(settings, folder, resume: parse.GetValue(resume) is not null, progress));
+            SimulationResult result;
+            try
+            {
+                result = progress.Run(() => SimulationEngine.Run(settings, folder, resume: parse.GetValue(resume) is not null, progress));
+            }
+            catch (RunStoppedException e)
+            {
+                CliErrors.Print($"{e.Message} Continue with: ./confer simulate --resume {folder}");
+                return 1;
+            }
             RunReport.Write(result.RunFolder);
             SimulationConsole.Summary(result);
             return 0;

@@ -50,11 +50,15 @@ internal sealed class BenchServer : IDisposable
             var state = folder.File("state");
             var tokens = new List<(string, string)>(clients);
             using (var store = ServerStore.Open(state))
+            {
                 for (var i = 0; i < clients; i++)
                 {
                     var id = $"bench-{i:D5}";
                     tokens.Add((id, store.IssueToken(id)));
                 }
+                // One more site is enrolled but never connects, so round 1 never starts and every client stays idle.
+                store.IssueToken("bench-absent");
+            }
             var config = folder.File("run.yaml");
             File.WriteAllText(config, $"""
                 name: bench-clients
