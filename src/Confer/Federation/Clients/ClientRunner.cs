@@ -5,11 +5,11 @@ namespace Confer.Federation.Clients;
 
 /// <summary>
 /// The client half of every exchange, the same in a simulation and in a deployed client process: decode the task
-/// through the run's message stages, train or evaluate with <see cref="FederatedClient"/>, encode the reply.
+/// through the run's message stages, train or evaluate with the client's <see cref="IClientTrainer"/>, encode the reply.
 /// </summary>
-public sealed class ClientRunner(FederatedClient client, ClientModel model, MessagePipeline pipeline)
+public sealed class ClientRunner(IClientTrainer client, ClientModel model, MessagePipeline pipeline)
 {
-    public FederatedClient Client { get; } = client;
+    public IClientTrainer Client { get; } = client;
 
     public ClientModel Model { get; } = model;
 

@@ -13,7 +13,7 @@ namespace Confer.Federation.Clients;
 /// about how it is reached: <see cref="ClientRunner"/> runs it in-process in a simulation and in a deployed client
 /// process alike.
 /// </summary>
-public sealed class FederatedClient
+public sealed class FederatedClient : IClientTrainer
 {
     private readonly TrainerOptions _training;
     private readonly double _loraDropout;

@@ -52,8 +52,8 @@ public sealed class DeployedClient : IDisposable
                 }, deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: ct);
                 unreachableSince = null;
                 backoff = TimeSpan.FromSeconds(1);
-                var session = Prepare(join);
-                _log.LogInformation("Joined as {Client}; {Examples} local training examples", join.ClientId, session.Runner.Client.TrainData.Count);
+                var (session, examples) = Prepare(join);
+                _log.LogInformation("Joined as {Client}; {Examples} local training examples", join.ClientId, examples);
                 await ServeAsync(server, session, join.HeartbeatSeconds, ct).ConfigureAwait(false);
                 return 0;
             }
@@ -226,9 +226,9 @@ public sealed class DeployedClient : IDisposable
     }
 
     /// <summary>Builds (once per run recipe) the model, data and trainer this client uses.</summary>
-    private Session Prepare(JoinReply join)
+    private (Session Session, int TrainingExamples) Prepare(JoinReply join)
     {
-        if (_session is { } s && s.RunYaml == join.RunConfigYaml && s.ClientId == join.ClientId) return s;
+        if (_session is { } s && s.RunYaml == join.RunConfigYaml && s.ClientId == join.ClientId) return (s, s.TrainingExamples);
         _session?.Dispose();
         var run = ConfigBinder.BindText<SimulationSettings>(join.RunConfigYaml, "the server's run config");
         var tokenizer = TextTokenizer.FromPretrained(_settings.Model);
@@ -239,8 +239,8 @@ public sealed class DeployedClient : IDisposable
             training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
         var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
         var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
-        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), MessageStages.For(run)));
-        return _session;
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), MessageStages.For(run)), data.Train.Count);
+        return (_session, data.Train.Count);
     }
 
     private static bool IsConnectionFailure(Exception e) =>
@@ -265,11 +265,12 @@ public sealed class DeployedClient : IDisposable
 
     public void Dispose() => _session?.Dispose();
 
-    private sealed class Session(string runYaml, string clientId, ClientRunner runner) : IDisposable
+    private sealed class Session(string runYaml, string clientId, ClientRunner runner, int trainingExamples) : IDisposable
     {
         public string RunYaml { get; } = runYaml;
         public string ClientId { get; } = clientId;
         public ClientRunner Runner { get; } = runner;
+        public int TrainingExamples { get; } = trainingExamples;
 
         public void Dispose()
         {

@@ -233,11 +233,7 @@ public sealed class RoundDriver
     private void Evaluate(Dictionary<string, double> metrics)
     {
         lock (_strategyLock)
-        {
-            var eval = _server.Evaluate(_strategy);
-            metrics[MetricNames.GlobalLoss] = eval.MeanLoss;
-            metrics[MetricNames.GlobalPerplexity] = eval.Perplexity;
-        }
+            foreach (var (name, value) in _server.Evaluate(_strategy)) metrics[name] = value;
     }
 
     private bool GlobalEvaluationDue(int round) =>

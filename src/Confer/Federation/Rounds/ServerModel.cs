@@ -15,9 +15,11 @@ public sealed class ServerModel(ClientModel model, IReadOnlyList<TokenizedExampl
 
     public bool CanEvaluate => globalTest.Count > 0;
 
-    public LossReport Evaluate(Strategy strategy)
+    /// <summary>The global model's metrics on the server's test set: <see cref="MetricNames.GlobalLoss"/> and <see cref="MetricNames.GlobalPerplexity"/>.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate(Strategy strategy)
     {
         Model.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
-        return Evaluator.EvaluateLoss(Model.Model, globalTest, evalBatchSize, padId);
+        var report = Evaluator.EvaluateLoss(Model.Model, globalTest, evalBatchSize, padId);
+        return new Dictionary<string, double> { [MetricNames.GlobalLoss] = report.MeanLoss, [MetricNames.GlobalPerplexity] = report.Perplexity };
     }
 }
