@@ -8,6 +8,8 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
+        // In a pipe or a log file Spectre would wrap every line at 80 columns; a log reads better one event per line.
+        if (System.Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = int.MaxValue / 2;
         var root = new RootCommand("confer — federated fine-tuning and reasoning enhancement of LLMs on TorchSharp");
         foreach (var command in Commands()) root.Subcommands.Add(command);
         // Our handler prints user errors as one line; System.CommandLine's default would print a stack trace.

@@ -37,7 +37,7 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
     public void Phase(string message, int round = 0)
     {
         // The driver reports every step of a round; the console shows what happens outside the rounds' own lines.
-        if (message is "training" or "waiting for clients" or "evaluating" or "evaluating on clients" or "checkpointing") return;
+        if (message is "training" or "waiting for clients" or "evaluating" or "evaluating on clients" or "checkpointing" or "finished") return;
         Log($"[grey]{Markup.Escape(message)}[/]");
     }
 
