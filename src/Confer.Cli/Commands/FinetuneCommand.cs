@@ -18,7 +18,7 @@ internal static class FinetuneCommand
         var data = new Option<string[]>("--data", "-d") { Description = "instruction data (Alpaca or Dolly JSON/JSONL); repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
         var eval = new Option<string?>("--eval-data") { Description = "held-out instruction data for loss/perplexity before and after" };
         var output = new Option<string>("--out", "-o") { Description = "output adapter folder (PEFT format)", Required = true };
-        var template = new Option<string>("--template") { Description = "prompt template name or JSON path", DefaultValueFactory = _ => "alpaca" };
+        var template = new Option<string>("--template") { Description = "prompt template name or JSON path, or \"chat\" for the model's own chat template", DefaultValueFactory = _ => "alpaca" };
         var cutoff = new Option<int>("--cutoff-len") { Description = "max tokens per example", DefaultValueFactory = _ => 256 };
         var trainOnInputs = new Option<bool>("--train-on-inputs") { Description = "also compute the loss on prompt tokens" };
         var rank = new Option<int>("--lora-r") { Description = "LoRA rank", DefaultValueFactory = _ => 8 };

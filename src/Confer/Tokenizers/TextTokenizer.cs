@@ -1,3 +1,4 @@
+using Confer.Chat;
 using Confer.Tokenizers.TokenizerJson;
 
 namespace Confer.Tokenizers;
@@ -14,13 +15,21 @@ public sealed class TextTokenizer
     private readonly SpecialTokenIds _special;
 
     private readonly bool _cleanUpSpaces;
+    private readonly Lazy<ChatTemplate?> _chatTemplate;
 
-    private TextTokenizer(ITokenizerBackend backend, SpecialTokenIds special, bool cleanUpSpaces)
+    private TextTokenizer(ITokenizerBackend backend, SpecialTokenIds special, bool cleanUpSpaces, Lazy<ChatTemplate?> chatTemplate)
     {
         _backend = backend;
         _special = special;
         _cleanUpSpaces = cleanUpSpaces;
+        _chatTemplate = chatTemplate;
     }
+
+    /// <summary>
+    /// The folder's chat template, or null when it has none. Read on first use, so a template beyond Confer's Jinja
+    /// subset only fails the code that needs it.
+    /// </summary>
+    public ChatTemplate? ChatTemplate => _chatTemplate.Value;
 
     public TextTokenizerKind Kind => _backend.Kind;
 
@@ -56,7 +65,8 @@ public sealed class TextTokenizer
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Tokenizer folder '{folder}' does not exist.");
         var backend = CreateBackend(folder);
-        return new TextTokenizer(backend, SpecialTokenConfig.Resolve(folder, backend.Vocabulary, backend.Defaults), SpecialTokenConfig.CleanUpSpaces(folder));
+        return new TextTokenizer(backend, SpecialTokenConfig.Resolve(folder, backend.Vocabulary, backend.Defaults), SpecialTokenConfig.CleanUpSpaces(folder),
+            new Lazy<ChatTemplate?>(() => ChatTemplate.FromModelFolder(folder)));
     }
 
     /// <summary>Token ids of <paramref name="text"/>, with BOS and/or EOS when asked.</summary>

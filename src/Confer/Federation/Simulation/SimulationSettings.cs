@@ -23,7 +23,7 @@ public sealed class SimulationSettings
     [ConfigKey("min_client_size", "smallest client for dirichlet / quantity-skew")] public int MinClientSize { get; set; } = 40;
     [ConfigKey("max_client_records", "cap on each client's training records after the split (0 = all)")] public int MaxClientRecords { get; set; } = 400;
     [ConfigKey("local_test_fraction", "share of each client's records held out as its local test split")] public double LocalTestFraction { get; set; } = 0.05;
-    [ConfigKey("template", "prompt template name or path")] public string Template { get; set; } = "alpaca";
+    [ConfigKey("template", "prompt template name or path, or chat for the model's own chat template")] public string Template { get; set; } = "alpaca";
     [ConfigKey("cutoff_len", "max tokens per example")] public int CutoffLen { get; set; } = 256;
     [ConfigKey("train_on_inputs", "also train on prompt tokens")] public bool TrainOnInputs { get; set; }
 

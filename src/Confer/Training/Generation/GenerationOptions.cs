@@ -14,6 +14,9 @@ public sealed record GenerationOptions
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     public long Seed { get; init; }
 
+    /// <summary>Token ids that end a sequence (generation_config.json's eos_token_id list); null = the tokenizer's EOS.</summary>
+    public IReadOnlyList<int>? EosTokenIds { get; init; }
+
     /// <summary>Incremental decoding with a KV cache (default); off recomputes the whole prefix every step.</summary>
     public bool UseCache { get; init; } = true;
 

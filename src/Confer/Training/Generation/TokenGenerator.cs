@@ -15,10 +15,11 @@ public sealed class TokenGenerator
     public TokenGenerator(LlamaForCausalLM model) => _model = model;
 
     /// <summary>
-    /// Generates up to <c>MaxNewTokens</c> per prompt. A row stops at <paramref name="eosId"/> (not included in the
-    /// result) or when <paramref name="shouldStop"/> says so for its tokens so far.
+    /// Generates up to <c>MaxNewTokens</c> per prompt. A row stops at any of <paramref name="eosIds"/> (not included in
+    /// the result; chat models have several, e.g. Llama 3's end of text and end of turn) or when
+    /// <paramref name="shouldStop"/> says so for its tokens so far.
     /// </summary>
-    public IReadOnlyList<int[]> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, int? eosId = null,
+    public IReadOnlyList<int[]> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, IReadOnlyCollection<int>? eosIds = null,
         Func<int, IReadOnlyList<int>, bool>? shouldStop = null, int padId = 0)
     {
         options.Validate();
@@ -28,7 +29,7 @@ public sealed class TokenGenerator
         _model.eval();
         try
         {
-            return Decode(prompts, options, eosId, shouldStop, padId);
+            return Decode(prompts, options, eosIds ?? [], shouldStop, padId);
         }
         finally
         {
@@ -36,7 +37,7 @@ public sealed class TokenGenerator
         }
     }
 
-    private List<int[]> Decode(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, int? eosId,
+    private List<int[]> Decode(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, IReadOnlyCollection<int> eosIds,
         Func<int, IReadOnlyList<int>, bool>? shouldStop, int padId)
     {
         using var noGrad = no_grad();
@@ -73,7 +74,7 @@ public sealed class TokenGenerator
             {
                 if (done[b]) continue;
                 var token = (int)chosen[b];
-                if (token == eosId) { done[b] = true; continue; }
+                if (eosIds.Contains(token)) { done[b] = true; continue; }
                 outputs[b].Add(token);
                 if (shouldStop?.Invoke(b, outputs[b]) == true) done[b] = true;
             }
