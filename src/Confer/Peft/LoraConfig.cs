@@ -33,7 +33,7 @@ public sealed class LoraConfig
     [JsonPropertyName("lora_dropout")] public double Dropout { get; set; } = 0.05;
 
     /// <summary>PEFT's rank-stabilised scaling α/√r instead of α/r (Kalajdzievski 2023).</summary>
-    [JsonPropertyName("use_rslora")] public bool UseRsLora { get; set; }
+    [JsonPropertyName("use_rslora")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool UseRsLora { get; set; }
 
     /// <summary>Module-name suffixes to adapt (PEFT's list form). Ignored when <see cref="TargetModulesPattern"/> is set.</summary>
     [JsonIgnore] public List<string> TargetModules { get; set; } = [.. LlamaAllLinear];
@@ -67,7 +67,8 @@ public sealed class LoraConfig
     [JsonPropertyName("fan_in_fan_out")] public bool FanInFanOut { get; set; }
     [JsonPropertyName("inference_mode")] public bool InferenceMode { get; set; } = true;
     [JsonPropertyName("modules_to_save")] public List<string>? ModulesToSave { get; set; }
-    [JsonPropertyName("use_dora")] public bool UseDora { get; set; }
+    // Written only when set: PEFT versions older than the field would reject it.
+    [JsonPropertyName("use_dora")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool UseDora { get; set; }
 
     /// <summary>PEFT's initialisation: true (A Kaiming-uniform, B zero) is Confer's; PiSSA/OLoRA/LoftQ/EVA change the base weights or the start.</summary>
     [JsonPropertyName("init_lora_weights")] public JsonElement? InitLoraWeights { get; set; }
@@ -77,7 +78,7 @@ public sealed class LoraConfig
     [JsonPropertyName("layer_replication")] public JsonElement? LayerReplication { get; set; }
     [JsonPropertyName("loftq_config")] public JsonElement? LoftqConfig { get; set; }
     [JsonPropertyName("megatron_config")] public JsonElement? MegatronConfig { get; set; }
-    [JsonPropertyName("lora_bias")] public bool LoraBias { get; set; }
+    [JsonPropertyName("lora_bias")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool LoraBias { get; set; }
 
     /// <summary>Fields not read above; <see cref="Validate"/> refuses any that is not known bookkeeping.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? UnreadFields { get; set; }

@@ -25,6 +25,10 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
     public TokenizerJsonBackend(string path)
     {
         var root = Parse(path);
+        // The family test comes first: a SentencePiece-style file is read from tokenizer.model instead, whatever else it says.
+        var preTokenizer = Get(root, "pre_tokenizer", path);
+        if (!PreTokenizerPipeline.IsByteLevel(preTokenizer))
+            throw new NotByteLevelException(TokenizerJsonError.Unsupported(path, "pre_tokenizer", Describe(preTokenizer), "byte-level BPE (a pre_tokenizer ending in ByteLevel)").Message);
         foreach (var field in root.EnumerateObject())
             if (!KnownFields.Contains(field.Name))
                 throw TokenizerJsonError.Invalid(path, $"unknown top-level field '{field.Name}' (Confer reads {string.Join(", ", KnownFields)})");
@@ -32,9 +36,6 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
             if (root.TryGetProperty(field, out var v) && v.ValueKind != JsonValueKind.Null)
                 throw TokenizerJsonError.UnsupportedValue(path, "tokenizer", field, v.GetRawText(), "null (Confer truncates and pads in its data pipeline); set it to null");
 
-        var preTokenizer = Get(root, "pre_tokenizer", path);
-        if (!PreTokenizerPipeline.IsByteLevel(preTokenizer))
-            throw new NotByteLevelException(TokenizerJsonError.Unsupported(path, "pre_tokenizer", Describe(preTokenizer), "byte-level BPE (a pre_tokenizer ending in ByteLevel)").Message);
         CheckDecoder(Get(root, "decoder", path), path);
         _preTokenizer = PreTokenizerPipeline.Read(preTokenizer, path);
         _normalizer = root.TryGetProperty("normalizer", out var normalizer) ? UnicodeNormalizer.Read(normalizer, path) : null;
