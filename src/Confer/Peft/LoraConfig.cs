@@ -182,7 +182,11 @@ public sealed class LoraConfig
         LoraConfig config;
         try
         {
-            config = JsonSerializer.Deserialize<LoraConfig>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty adapter config.");
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            config = doc.RootElement.Deserialize<LoraConfig>() ?? throw new InvalidDataException($"{path}: empty adapter config.");
+            // PEFT reads a missing target_modules as null: its defaults for the model type, not Confer's all-linear default.
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && !doc.RootElement.TryGetProperty("target_modules", out _))
+                config.TargetModules = [.. PeftDefaultTargets];
         }
         catch (JsonException e)
         {

@@ -77,6 +77,9 @@ public sealed class PeftConfigFidelityTests : IDisposable
         // null: PEFT's defaults for LLaMA-family models.
         Assert.Equal(["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj"],
             Adapted("null"));
+        using (var model = TinyModels.Llama()) // no target_modules at all means null too
+            Assert.Equal(["model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj"],
+                LoraModel.Attach(model, FromJson("""{"peft_type": "LORA", "r": 2}""")));
         Assert.Equal(12, Adapted("\"all-linear\"", """, "exclude_modules": ["o_proj"]""").Count);
         Assert.Equal(13, Adapted("\"all-linear\"", ", \"exclude_modules\": \"model\\\\.layers\\\\.0\\\\.mlp\\\\.up_proj\"").Count);
     }
