@@ -25,12 +25,13 @@ internal static class GenerateCommand
         var temperature = new Option<double?>("--temperature") { Description = "0 = greedy (default: generation_config.json's when it samples, else greedy)" };
         var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens, 0 = off (default: generation_config.json's)" };
         var topP = new Option<double?>("--top-p") { Description = "nucleus sampling mass (default: generation_config.json's, else 1)" };
+        var repetition = new Option<double?>("--repetition-penalty") { Description = "> 1 discourages repeated tokens, 1 = off (default: generation_config.json's, else 1)" };
         var stop = new Option<string[]>("--stop") { Description = "stop string (repeatable)" };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
         var command = new Command("generate", "Generate text from a prompt with a model folder (and optional LoRA adapter).")
         {
-            model, adapter, prompt, chat, system, maxNew, temperature, topK, topP, stop, seed, device,
+            model, adapter, prompt, chat, system, maxNew, temperature, topK, topP, repetition, stop, seed, device,
         };
         command.SetAction(parse =>
         {
@@ -41,7 +42,7 @@ internal static class GenerateCommand
             if (parse.GetValue(adapter) is { } adapterFolder) PeftAdapter.Load(adapterFolder, llm);
             var tokenizer = TextTokenizer.FromPretrained(folder);
             var prompts = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadStdin();
-            var options = Options(folder, parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(maxNew)) with
+            var options = Options(folder, parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(maxNew), parse.GetValue(repetition)) with
             {
                 StopStrings = parse.GetValue(stop) ?? [], Seed = parse.GetValue(seed),
             };
@@ -64,16 +65,21 @@ internal static class GenerateCommand
     }
 
     /// <summary>Command-line values first, then the folder's generation_config.json, then greedy decoding of 128 tokens.</summary>
-    private static GenerationOptions Options(string folder, double? temperature, int? topK, double? topP, int? maxNew)
+    private static GenerationOptions Options(string folder, double? temperature, int? topK, double? topP, int? maxNew, double? repetitionPenalty)
     {
         var defaults = new GenerationOptions();
         if (GenerationConfig.FromModelFolder(folder) is not { } config)
-            return defaults with { Temperature = temperature ?? 0, TopK = topK ?? 0, TopP = topP ?? 1.0, MaxNewTokens = maxNew ?? defaults.MaxNewTokens };
+            return defaults with
+            {
+                Temperature = temperature ?? 0, TopK = topK ?? 0, TopP = topP ?? 1.0, MaxNewTokens = maxNew ?? defaults.MaxNewTokens,
+                RepetitionPenalty = repetitionPenalty ?? 1.0,
+            };
         foreach (var field in config.Unapplied)
             System.Console.Error.WriteLine($"note: {GenerationConfig.FileName}: {field} is not applied (Confer's decoder does not implement it)");
-        var options = config.ApplyTo(defaults, temperature, topK, topP, maxNew);
+        var options = config.ApplyTo(defaults, temperature, topK, topP, maxNew, repetitionPenalty);
         System.Console.Error.WriteLine($"note: {GenerationConfig.FileName}: " +
             (options.Temperature > 0 ? $"sampling at temperature {options.Temperature}, top_k {options.TopK}, top_p {options.TopP}" : "greedy") +
+            (options.RepetitionPenalty != 1 ? $", repetition_penalty {options.RepetitionPenalty}" : "") +
             (config.EosTokenIds is { } eos ? $", stop ids [{string.Join(", ", eos)}]" : ""));
         return options;
     }

@@ -62,12 +62,12 @@ public sealed class ChatFormatTrainingAndGenerationTests : IDisposable
         Assert.Equal(tok.Decode(expected), generator.GenerateChat([messages], options)[0]);
 
         // generation_config.json's eos list: stopping at the first greedy token leaves nothing.
-        File.WriteAllText(_dir.File("generation_config.json"), $$"""{"do_sample": true, "temperature": 0.6, "top_p": 0.9, "eos_token_id": [128001, {{expected[0]}}], "repetition_penalty": 1.1}""");
+        File.WriteAllText(_dir.File("generation_config.json"), $$"""{"do_sample": true, "temperature": 0.6, "top_p": 0.9, "eos_token_id": [128001, {{expected[0]}}], "repetition_penalty": 1.1, "num_beams": 4}""");
         var fromFile = GenerationConfig.FromModelFolder(_dir.Path)!;
-        Assert.Equal(["repetition_penalty = 1.1"], fromFile.Unapplied);
+        Assert.Equal(["num_beams = 4"], fromFile.Unapplied);
         var sampled = fromFile.ApplyTo(new GenerationOptions(), null, null, null, null);
-        Assert.Equal((0.6, 50, 0.9), (sampled.Temperature, sampled.TopK, sampled.TopP)); // top_k: transformers' default 50
-        var greedy = fromFile.ApplyTo(new GenerationOptions { MaxNewTokens = 6 }, temperature: 0, null, null, null);
+        Assert.Equal((0.6, 50, 0.9, 1.1), (sampled.Temperature, sampled.TopK, sampled.TopP, sampled.RepetitionPenalty)); // top_k: transformers' default 50
+        var greedy = fromFile.ApplyTo(new GenerationOptions { MaxNewTokens = 6 }, temperature: 0, null, null, null, repetitionPenalty: 1.0);
         Assert.Equal("", generator.GenerateChat([messages], greedy)[0]);
         File.WriteAllText(_dir.File("generation_config.json"), """{"eos_token_id": 128001}""");
         Assert.Equal(0, GenerationConfig.FromModelFolder(_dir.Path)!.ApplyTo(new GenerationOptions(), null, null, null, null).Temperature);

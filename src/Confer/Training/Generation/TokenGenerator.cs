@@ -68,7 +68,9 @@ public sealed class TokenGenerator
             using var scope = NewDisposeScope();
             var input = options.UseCache ? step : allIds;
             var logits = _model.forward(new CausalLMInput(input, padded ? allMask : null, cache)).Logits;
-            var next = sampler.Next(logits.select(1, logits.shape[1] - 1)).to(CPU);
+            var last = logits.select(1, logits.shape[1] - 1);
+            if (options.RepetitionPenalty != 1) last = RepetitionPenalty.Apply(last.to_type(ScalarType.Float32), allIds, options.RepetitionPenalty);
+            var next = sampler.Next(last).to(CPU);
             var chosen = next.data<long>().ToArray();
             for (var b = 0; b < batch; b++)
             {
