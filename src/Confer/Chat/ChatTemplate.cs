@@ -23,7 +23,6 @@ public sealed class ChatTemplate
     private ChatTemplate(string text, IReadOnlyDictionary<string, object?> tokens, string source)
     {
         Source = source;
-        Text = text;
         _tokens = tokens;
         try
         {
@@ -37,9 +36,6 @@ public sealed class ChatTemplate
 
     /// <summary>Where the template came from (file and field), for messages.</summary>
     public string Source { get; }
-
-    /// <summary>The Jinja source.</summary>
-    public string Text { get; }
 
     /// <summary>The folder's chat template, or null when it has none.</summary>
     public static ChatTemplate? FromModelFolder(string folder)

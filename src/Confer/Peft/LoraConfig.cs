@@ -108,9 +108,6 @@ public sealed class LoraConfig
 
     public double AlphaFor(string path) => MatchPattern(AlphaPattern, path) ?? Alpha;
 
-    /// <summary>PEFT's scaling for a module: α/r, or α/√r with use_rslora.</summary>
-    public double ScalingFor(string path) => AlphaFor(path) / (UseRsLora ? Math.Sqrt(RankFor(path)) : RankFor(path));
-
     private static T? MatchPattern<T>(Dictionary<string, T> pattern, string path) where T : struct
     {
         foreach (var (key, value) in pattern)

@@ -148,7 +148,9 @@ public sealed class PeftConfigFidelityTests : IDisposable
              "task_type": "CAUSAL_LM", "use_dora": false, "use_rslora": false, "trainable_token_indices": null, "qalora_group_size": 16,
              "use_qalora": false, "corda_config": null}
             """);
-        Assert.Equal(2.0, config.ScalingFor("model.layers.0.self_attn.q_proj"));
+        using var model = TinyModels.Llama();
+        LoraModel.Attach(model, config);
+        Assert.Equal(2.0, LoraModel.Layers(model).First(l => l.Layer.HasAdapter).Layer.Scaling); // 32 / 16
     }
 
     [Fact]

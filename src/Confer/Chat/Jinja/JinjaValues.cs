@@ -25,8 +25,6 @@ internal delegate object? JinjaFunction(IReadOnlyList<object?> args, IReadOnlyDi
 /// </summary>
 internal static class JinjaValues
 {
-    public static bool IsUndefined(object? v) => v is JinjaUndefined;
-
     public static bool Truthy(object? v) => v switch
     {
         null or JinjaUndefined => false,

@@ -27,13 +27,13 @@ internal sealed class ByteLevelBpeModel
 
     public static ByteLevelBpeModel Read(JsonElement model, string path)
     {
-        string type = TokenizerJsonError.TypeOf(model, path, "model");
+        string type = TokenizerJsonFields.TypeOf(model, path, "model");
         if (type != "BPE") throw TokenizerJsonError.Unsupported(path, "model", type, "BPE");
         if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() != 0)
             throw TokenizerJsonError.UnsupportedValue(path, "model BPE", "dropout", dropout.GetRawText(), "null or 0");
-        if (TokenizerJsonError.Flag(model, "byte_fallback")) throw TokenizerJsonError.UnsupportedValue(path, "model BPE", "byte_fallback", "true", "false");
+        if (TokenizerJsonFields.Flag(model, "byte_fallback")) throw TokenizerJsonError.UnsupportedValue(path, "model BPE", "byte_fallback", "true", "false");
         foreach (var affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
-            if (TokenizerJsonError.Text(model, affix) is { Length: > 0 } value)
+            if (TokenizerJsonFields.Text(model, affix) is { Length: > 0 } value)
                 throw TokenizerJsonError.UnsupportedValue(path, "model BPE", affix, $"'{value}'", "null or empty");
 
         var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -42,10 +42,10 @@ internal sealed class ByteLevelBpeModel
         var bpe = BpeTokenizer.Create(new BpeOptions(vocabulary)
         {
             Merges = merges,
-            UnknownToken = TokenizerJsonError.Text(model, "unk_token"),
-            FuseUnknownTokens = TokenizerJsonError.Flag(model, "fuse_unk"),
+            UnknownToken = TokenizerJsonFields.Text(model, "unk_token"),
+            FuseUnknownTokens = TokenizerJsonFields.Flag(model, "fuse_unk"),
         });
-        return new ByteLevelBpeModel(bpe, vocabulary, TokenizerJsonError.Flag(model, "ignore_merges"));
+        return new ByteLevelBpeModel(bpe, vocabulary, TokenizerJsonFields.Flag(model, "ignore_merges"));
     }
 
     /// <summary>Older files write a merge as <c>"a b"</c>, newer ones as <c>["a", "b"]</c>.</summary>

@@ -14,7 +14,7 @@ internal sealed record PostProcessor(IReadOnlyList<int> Prefix, IReadOnlyList<in
     public static PostProcessor Read(JsonElement processor, string path)
     {
         if (processor.ValueKind == JsonValueKind.Null) return None;
-        string type = TokenizerJsonError.TypeOf(processor, path, "post_processor");
+        string type = TokenizerJsonFields.TypeOf(processor, path, "post_processor");
         switch (type)
         {
             case "ByteLevel":
@@ -44,12 +44,12 @@ internal sealed record PostProcessor(IReadOnlyList<int> Prefix, IReadOnlyList<in
         {
             if (item.TryGetProperty("Sequence", out var sequence))
             {
-                if (TokenizerJsonError.Text(sequence, "id") != "A") throw TokenizerJsonError.Invalid(path, "TemplateProcessing 'single' must use sequence $A");
+                if (TokenizerJsonFields.Text(sequence, "id") != "A") throw TokenizerJsonError.Invalid(path, "TemplateProcessing 'single' must use sequence $A");
                 seenSequence = true;
             }
             else if (item.TryGetProperty("SpecialToken", out var special))
             {
-                string name = TokenizerJsonError.Text(special, "id") ?? throw TokenizerJsonError.Invalid(path, "TemplateProcessing SpecialToken without id");
+                string name = TokenizerJsonFields.Text(special, "id") ?? throw TokenizerJsonError.Invalid(path, "TemplateProcessing SpecialToken without id");
                 if (!specials.TryGetProperty(name, out var entry))
                     throw TokenizerJsonError.Invalid(path, $"TemplateProcessing uses '{name}', which its special_tokens does not define");
                 (seenSequence ? suffix : prefix).AddRange(entry.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()));

@@ -24,7 +24,7 @@ internal sealed class PreTokenizerPipeline
 
     /// <summary>True when the pre-tokenizer ends in <c>ByteLevel</c>: the test for the byte-level BPE family.</summary>
     public static bool IsByteLevel(JsonElement preTokenizer) =>
-        preTokenizer.ValueKind == JsonValueKind.Object && TokenizerJsonError.Text(preTokenizer, "type") switch
+        preTokenizer.ValueKind == JsonValueKind.Object && TokenizerJsonFields.Text(preTokenizer, "type") switch
         {
             "ByteLevel" => true,
             "Sequence" => preTokenizer.TryGetProperty("pretokenizers", out var steps) && steps.ValueKind == JsonValueKind.Array &&
@@ -34,19 +34,19 @@ internal sealed class PreTokenizerPipeline
 
     public static PreTokenizerPipeline Read(JsonElement preTokenizer, string path)
     {
-        var steps = TokenizerJsonError.TypeOf(preTokenizer, path, "pre_tokenizer") == "Sequence"
+        var steps = TokenizerJsonFields.TypeOf(preTokenizer, path, "pre_tokenizer") == "Sequence"
             ? preTokenizer.GetProperty("pretokenizers").EnumerateArray().ToList()
             : [preTokenizer];
         var splits = new List<RegexSplit>();
         for (int i = 0; i < steps.Count; i++)
         {
-            string type = TokenizerJsonError.TypeOf(steps[i], path, "pre_tokenizer");
+            string type = TokenizerJsonFields.TypeOf(steps[i], path, "pre_tokenizer");
             bool last = i == steps.Count - 1;
             if (type == "Split" && !last) splits.Add(ReadSplit(steps[i], path));
             else if (type == "ByteLevel" && last)
             {
-                if (TokenizerJsonError.Flag(steps[i], "use_regex")) splits.Add(new RegexSplit(new Regex(Gpt2Pattern, RegexOptions.Compiled), keepMatches: true));
-                return new PreTokenizerPipeline(splits, TokenizerJsonError.Flag(steps[i], "add_prefix_space"));
+                if (TokenizerJsonFields.Flag(steps[i], "use_regex")) splits.Add(new RegexSplit(new Regex(Gpt2Pattern, RegexOptions.Compiled), keepMatches: true));
+                return new PreTokenizerPipeline(splits, TokenizerJsonFields.Flag(steps[i], "add_prefix_space"));
             }
             else throw TokenizerJsonError.Unsupported(path, "pre_tokenizer", type, "Split steps followed by one ByteLevel, alone or in a Sequence");
         }
@@ -55,11 +55,11 @@ internal sealed class PreTokenizerPipeline
 
     private static RegexSplit ReadSplit(JsonElement split, string path)
     {
-        if (TokenizerJsonError.Flag(split, "invert")) throw TokenizerJsonError.UnsupportedValue(path, "pre_tokenizer Split", "invert", "true", "false");
+        if (TokenizerJsonFields.Flag(split, "invert")) throw TokenizerJsonError.UnsupportedValue(path, "pre_tokenizer Split", "invert", "true", "false");
         var pattern = split.GetProperty("pattern");
-        string regex = TokenizerJsonError.Text(pattern, "Regex")
-                       ?? (TokenizerJsonError.Text(pattern, "String") is { } literal ? Regex.Escape(literal) : throw TokenizerJsonError.Invalid(path, "Split pattern is neither Regex nor String"));
-        string behavior = TokenizerJsonError.Text(split, "behavior") ?? "Isolated";
+        string regex = TokenizerJsonFields.Text(pattern, "Regex")
+                       ?? (TokenizerJsonFields.Text(pattern, "String") is { } literal ? Regex.Escape(literal) : throw TokenizerJsonError.Invalid(path, "Split pattern is neither Regex nor String"));
+        string behavior = TokenizerJsonFields.Text(split, "behavior") ?? "Isolated";
         bool keep = behavior switch
         {
             "Isolated" => true,

@@ -55,7 +55,6 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
         foreach (var (token, id) in _model.Vocabulary) _idToToken[id] = token;
         foreach (var token in added) _idToToken[token.Id] = token.Content;
         VocabSize = vocabulary.Count == 0 ? 0 : vocabulary.Values.Max() + 1;
-        SpecialTokens = added.Where(t => t.Special).Select(t => t.Content).ToList();
     }
 
     public TextTokenizerKind Kind => TextTokenizerKind.TokenizerJsonByteLevelBpe;
@@ -68,9 +67,6 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
     public SpecialTokenIds Defaults { get; } = new(null, null, null, null);
 
     public PostProcessor PostProcessor { get; }
-
-    /// <summary>Contents of the added tokens marked special (what decoding skips).</summary>
-    public IReadOnlyList<string> SpecialTokens { get; }
 
     (IReadOnlyList<int> Prefix, IReadOnlyList<int> Suffix)? ITokenizerBackend.SpecialTokenTemplate => (PostProcessor.Prefix, PostProcessor.Suffix);
 
@@ -113,18 +109,18 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
 
     private static AddedToken ReadAddedToken(JsonElement token, string path)
     {
-        var content = TokenizerJsonError.Text(token, "content") ?? throw TokenizerJsonError.Invalid(path, "an added token has no content");
-        if (TokenizerJsonError.Flag(token, "single_word"))
+        var content = TokenizerJsonFields.Text(token, "content") ?? throw TokenizerJsonError.Invalid(path, "an added token has no content");
+        if (TokenizerJsonFields.Flag(token, "single_word"))
             throw TokenizerJsonError.UnsupportedValue(path, $"added token '{content}'", "single_word", "true", "false");
-        return new AddedToken(token.GetProperty("id").GetInt32(), content, TokenizerJsonError.Flag(token, "special"),
-            TokenizerJsonError.Flag(token, "normalized"), TokenizerJsonError.Flag(token, "lstrip"), TokenizerJsonError.Flag(token, "rstrip"));
+        return new AddedToken(token.GetProperty("id").GetInt32(), content, TokenizerJsonFields.Flag(token, "special"),
+            TokenizerJsonFields.Flag(token, "normalized"), TokenizerJsonFields.Flag(token, "lstrip"), TokenizerJsonFields.Flag(token, "rstrip"));
     }
 
     private static void CheckDecoder(JsonElement decoder, string path)
     {
-        string type = TokenizerJsonError.TypeOf(decoder, path, "decoder");
+        string type = TokenizerJsonFields.TypeOf(decoder, path, "decoder");
         bool byteLevel = type == "ByteLevel" ||
-                         (type == "Sequence" && decoder.GetProperty("decoders").EnumerateArray().All(d => TokenizerJsonError.Text(d, "type") == "ByteLevel"));
+                         (type == "Sequence" && decoder.GetProperty("decoders").EnumerateArray().All(d => TokenizerJsonFields.Text(d, "type") == "ByteLevel"));
         if (!byteLevel) throw TokenizerJsonError.Unsupported(path, "decoder", Describe(decoder), "ByteLevel");
     }
 
@@ -132,7 +128,7 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
     private static string Describe(JsonElement component)
     {
         if (component.ValueKind != JsonValueKind.Object) return component.ValueKind.ToString().ToLowerInvariant();
-        string type = TokenizerJsonError.Text(component, "type") ?? "?";
+        string type = TokenizerJsonFields.Text(component, "type") ?? "?";
         var inner = component.EnumerateObject().FirstOrDefault(p => p.Value.ValueKind == JsonValueKind.Array).Value;
         return type == "Sequence" && inner.ValueKind == JsonValueKind.Array
             ? $"Sequence[{string.Join(", ", inner.EnumerateArray().Select(Describe))}]"

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Confer.Tokenizers.TokenizerJson;
 
 /// <summary>The one-line errors of <c>tokenizer.json</c> reading: they name the file, the component and what to do.</summary>
@@ -13,15 +11,4 @@ internal static class TokenizerJsonError
         new($"{path}: {component} with {field} = {value} is not supported (only {supported}); Confer would tokenize differently from Hugging Face.");
 
     public static InvalidDataException Invalid(string path, string what) => new($"{path}: {what}.");
-
-    public static string TypeOf(JsonElement component, string path, string name) =>
-        component.ValueKind == JsonValueKind.Object && component.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
-            ? type.GetString()!
-            : throw Invalid(path, $"{name} has no \"type\"");
-
-    public static bool Flag(JsonElement component, string name) =>
-        component.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
-
-    public static string? Text(JsonElement component, string name) =>
-        component.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 }

@@ -23,7 +23,7 @@ internal sealed class UnicodeNormalizer
 
     private static void Collect(JsonElement normalizer, string path, List<NormalizationForm> forms)
     {
-        string type = TokenizerJsonError.TypeOf(normalizer, path, "normalizer");
+        string type = TokenizerJsonFields.TypeOf(normalizer, path, "normalizer");
         switch (type)
         {
             case "NFC": forms.Add(NormalizationForm.FormC); break;
