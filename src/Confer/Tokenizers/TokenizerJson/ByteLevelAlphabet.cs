@@ -26,13 +26,19 @@ internal static class ByteLevelAlphabet
     /// <summary>The byte-level form of <paramref name="text"/>: its UTF-8 bytes, one alphabet character each.</summary>
     public static string Encode(ReadOnlySpan<char> text)
     {
+        // Most pieces are ASCII, whose UTF-8 bytes are the characters themselves: map them without encoding.
+        if (!text.ContainsAnyExceptInRange('\0', '\x7f'))
+        {
+            Span<char> ascii = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
+            for (int i = 0; i < text.Length; i++) ascii[i] = ByteToChar[text[i]];
+            return new string(ascii);
+        }
         int count = Encoding.UTF8.GetByteCount(text);
         Span<byte> bytes = count <= 512 ? stackalloc byte[count] : new byte[count];
         Encoding.UTF8.GetBytes(text, bytes);
-        return string.Create(count, bytes.ToArray(), static (chars, source) =>
-        {
-            for (int i = 0; i < source.Length; i++) chars[i] = ByteToChar[source[i]];
-        });
+        Span<char> chars = count <= 512 ? stackalloc char[count] : new char[count];
+        for (int i = 0; i < count; i++) chars[i] = ByteToChar[bytes[i]];
+        return new string(chars);
     }
 
     /// <summary>
