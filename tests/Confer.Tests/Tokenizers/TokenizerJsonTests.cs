@@ -97,6 +97,26 @@ public sealed class TokenizerJsonTests : IDisposable
         }
     }
 
+    [Fact]
+    public void SentencePieceStyleTokenizerJsonDefersToTokenizerModelAndIsRefusedAlone()
+    {
+        // TinyLlama and Mistral ship a Metaspace/ByteFallback tokenizer.json next to tokenizer.model.
+        const string metaspace = """
+            {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+             "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false},
+             "post_processor": null, "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]},
+             "model": {"type": "BPE", "vocab": {}, "merges": []}}
+            """;
+        var folder = Directory.CreateDirectory(_dir.File("sentencepiece")).FullName;
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), metaspace);
+        var e = Assert.Throws<Confer.Tokenizers.TokenizerJson.NotByteLevelException>(() => TextTokenizer.FromPretrained(folder));
+        Assert.Contains("pre_tokenizer type 'Metaspace'", e.Message);
+        File.Copy(SharedDataPath.Of("tokenizers", "llama2", "tokenizer.model"), Path.Combine(folder, "tokenizer.model"));
+        var tok = TextTokenizer.FromPretrained(folder);
+        Assert.Equal(TextTokenizerKind.SentencePieceBpe, tok.Kind);
+        Assert.Equal([1, 15043, 3186], tok.EncodeWithSpecialTokens("Hello world"));
+    }
+
     internal static TextTokenizer Tokenizer(string name) => name == "llama3" ? Llama3.Value : Qwen3.Value;
 
     internal static JsonElement Reference(string name)
