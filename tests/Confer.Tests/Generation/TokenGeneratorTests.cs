@@ -42,10 +42,10 @@ public class TokenGeneratorTests
 
         var greedy = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 })[0];
         var eos = greedy[3];
-        var cut = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, eosIds: [eos])[0];
+        var cut = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, eosId: eos)[0];
         Assert.Equal(greedy.TakeWhile(t => t != eos), cut);
         // Any of several end ids stops a row (Llama 3 chat models end at end-of-text or end-of-turn).
-        var either = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, eosIds: [-1, greedy[1]])[0];
+        var either = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10, EosTokenIds = [-1, greedy[1]] })[0];
         Assert.Equal(greedy.TakeWhile(t => t != greedy[1]), either);
         var stopped = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, shouldStop: (_, toks) => toks.Count == 4)[0];
         Assert.Equal(greedy.Take(4), stopped);

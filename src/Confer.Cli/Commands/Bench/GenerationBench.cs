@@ -29,7 +29,7 @@ internal static class GenerationBench
         var options = new GenerationOptions { MaxNewTokens = newTokens, UseCache = useCache };
         var stepEnds = new List<double>(newTokens);
         var clock = Stopwatch.StartNew();
-        var tokens = generator.Generate(prompts, options, eosIds: null, shouldStop: (row, _) =>
+        var tokens = generator.Generate(prompts, options, eosId: null, shouldStop: (row, _) =>
         {
             if (row == 0) stepEnds.Add(clock.Elapsed.TotalSeconds);
             return false;

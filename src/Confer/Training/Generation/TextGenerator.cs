@@ -37,8 +37,8 @@ public sealed class TextGenerator
         Func<int, IReadOnlyList<int>, bool>? stop = options.StopStrings.Count == 0
             ? null
             : (_, generated) => ContainsStop(_tokenizer.Decode(generated), options.StopStrings);
-        IReadOnlyCollection<int> eos = options.EosTokenIds ?? (_tokenizer.EosId is { } id ? [id] : []);
-        var outputs = _tokens.Generate(ids, options, eos, stop, _tokenizer.PadId ?? 0);
+        // generation_config.json's end ids, when given, replace the tokenizer's EOS (transformers does the same).
+        var outputs = _tokens.Generate(ids, options, options.EosTokenIds is null ? _tokenizer.EosId : null, stop, _tokenizer.PadId ?? 0);
         return outputs.Select(o => CutAtStop(_tokenizer.Decode(o), options.StopStrings)).ToList();
     }
 

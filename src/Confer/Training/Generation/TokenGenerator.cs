@@ -15,11 +15,11 @@ public sealed class TokenGenerator
     public TokenGenerator(LlamaForCausalLM model) => _model = model;
 
     /// <summary>
-    /// Generates up to <c>MaxNewTokens</c> per prompt. A row stops at any of <paramref name="eosIds"/> (not included in
-    /// the result; chat models have several, e.g. Llama 3's end of text and end of turn) or when
-    /// <paramref name="shouldStop"/> says so for its tokens so far.
+    /// Generates up to <c>MaxNewTokens</c> per prompt. A row stops at <paramref name="eosId"/> or any of the options'
+    /// <see cref="GenerationOptions.EosTokenIds"/> (not included in the result; chat models have several, e.g. Llama 3's
+    /// end of text and end of turn), or when <paramref name="shouldStop"/> says so for its tokens so far.
     /// </summary>
-    public IReadOnlyList<int[]> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, IReadOnlyCollection<int>? eosIds = null,
+    public IReadOnlyList<int[]> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, int? eosId = null,
         Func<int, IReadOnlyList<int>, bool>? shouldStop = null, int padId = 0)
     {
         options.Validate();
@@ -29,7 +29,7 @@ public sealed class TokenGenerator
         _model.eval();
         try
         {
-            return Decode(prompts, options, eosIds ?? [], shouldStop, padId);
+            return Decode(prompts, options, [.. options.EosTokenIds ?? [], .. eosId is { } id ? [id] : Array.Empty<int>()], shouldStop, padId);
         }
         finally
         {
@@ -37,7 +37,7 @@ public sealed class TokenGenerator
         }
     }
 
-    private List<int[]> Decode(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, IReadOnlyCollection<int> eosIds,
+    private List<int[]> Decode(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, HashSet<int> eosIds,
         Func<int, IReadOnlyList<int>, bool>? shouldStop, int padId)
     {
         using var noGrad = no_grad();
