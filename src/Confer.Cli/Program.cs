@@ -36,6 +36,7 @@ internal static class Program
         PretrainCommand.Create(),
         FinetuneCommand.Create(),
         GenerateCommand.Create(),
+        TokenizeCommand.Create(),
         ConvertCommand.Create(),
         CertsCommand.Create(),
         BenchCommand.Create(),

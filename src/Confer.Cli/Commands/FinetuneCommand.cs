@@ -21,7 +21,7 @@ internal static class FinetuneCommand
         var eval = new Option<string?>("--eval-data") { Description = "held-out instruction data for loss/perplexity before and after" };
         var output = new Option<string>("--out", "-o") { Description = "output adapter folder (PEFT format)", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace an adapter already in the output folder" };
-        var template = new Option<string>("--template") { Description = "prompt template name or JSON path", DefaultValueFactory = _ => "alpaca" };
+        var template = new Option<string>("--template") { Description = "prompt template name or JSON path, or \"chat\" for the model's own chat template", DefaultValueFactory = _ => "alpaca" };
         var cutoff = new Option<int>("--cutoff-len") { Description = "max tokens per example", DefaultValueFactory = _ => 256 };
         var trainOnInputs = new Option<bool>("--train-on-inputs") { Description = "also compute the loss on prompt tokens" };
         var rank = new Option<int>("--lora-r") { Description = "LoRA rank", DefaultValueFactory = _ => 8 };

@@ -44,7 +44,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     public void ThreeRoundsChangeTheGlobalAdapterAndLowerTheLoss()
     {
         using var dir = new TempDir();
-        var result = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "t"), resume: false);
+        var result = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "t"), resume: false, ct: TestContext.Current.CancellationToken);
         var rounds = new RunFolder(result.RunFolder).Rounds();
         Assert.Equal([0, 1, 2, 3], rounds.Select(r => r.Round));
         Assert.True(result.GlobalLoss < result.InitialLoss, $"loss {result.InitialLoss} → {result.GlobalLoss}");
@@ -65,12 +65,12 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     public void ResumeAfterRoundTwoOfFourEqualsAnUninterruptedRun()
     {
         using var dir = new TempDir();
-        var straight = SimulationEngine.Run(Settings(dir.Path, 4), System.IO.Path.Combine(dir.Path, "straight"), resume: false);
+        var straight = SimulationEngine.Run(Settings(dir.Path, 4), System.IO.Path.Combine(dir.Path, "straight"), resume: false, ct: TestContext.Current.CancellationToken);
 
         // The crash: a run whose last completed checkpoint is round 2 (later rounds' files and lines are from a
         // process that died before it could mark them complete).
         var crashed = System.IO.Path.Combine(dir.Path, "crashed");
-        SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false);
+        SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false, ct: TestContext.Current.CancellationToken);
         var folder = new RunFolder(crashed);
         File.WriteAllText(folder.CheckpointFile, "{\"round\": 2}");
         var run = JsonNode.Parse(File.ReadAllText(folder.RunFile))!.AsObject();
@@ -78,7 +78,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         File.WriteAllText(folder.RunFile, run.ToJsonString());
         Directory.Delete(Confer.Federation.Rounds.RunLayout.RoundFolder(crashed, 3), recursive: true);
         Directory.Delete(folder.FinalFolder, recursive: true);
-        var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true);
+        var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true, ct: TestContext.Current.CancellationToken);
 
         Assert.Equal(straight.GlobalLoss, resumed.GlobalLoss);
         using var a = Safetensors.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
@@ -96,7 +96,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         using var dir = new TempDir();
         var settings = Settings(dir.Path, 2, "flora");
         settings.ClientRanks = [2, 4, 8];
-        var result = SimulationEngine.Run(settings, System.IO.Path.Combine(dir.Path, "t"), resume: false);
+        var result = SimulationEngine.Run(settings, System.IO.Path.Combine(dir.Path, "t"), resume: false, ct: TestContext.Current.CancellationToken);
         Assert.True(result.GlobalLoss < result.InitialLoss);
         Assert.False(Directory.Exists(System.IO.Path.Combine(result.RunFolder, "final", "adapter")), "FLoRA keeps no global adapter: it is merged");
         using var state = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0002", "state.safetensors"));
@@ -108,7 +108,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     {
         using var dir = new TempDir();
         var bad = Settings(dir.Path, 1, "fedmagic");
-        var e = Assert.ThrowsAny<Exception>(() => SimulationEngine.Run(bad, System.IO.Path.Combine(dir.Path, "x"), resume: false));
+        var e = Assert.ThrowsAny<Exception>(() => SimulationEngine.Run(bad, System.IO.Path.Combine(dir.Path, "x"), resume: false, ct: TestContext.Current.CancellationToken));
         Assert.Contains("fedmagic", e.Message);
     }
 }
