@@ -9,11 +9,13 @@ public sealed class TextGenerator
 {
     private readonly TokenGenerator _tokens;
     private readonly TextTokenizer _tokenizer;
+    private readonly ContinuationText _continuation;
 
     public TextGenerator(CausalLanguageModel model, TextTokenizer tokenizer)
     {
         _tokens = new TokenGenerator(model);
         _tokenizer = tokenizer;
+        _continuation = new ContinuationText(tokenizer);
     }
 
     /// <summary>Generates a completion per prompt (the prompt itself is not repeated), cut at the first stop string.</summary>
@@ -36,10 +38,10 @@ public sealed class TextGenerator
     {
         Func<int, IReadOnlyList<int>, bool>? stop = options.StopStrings.Count == 0
             ? null
-            : (_, generated) => ContainsStop(_tokenizer.Decode(generated), options.StopStrings);
+            : (row, generated) => ContainsStop(_continuation.Decode(ids[row], generated), options.StopStrings);
         // generation_config.json's end ids, when given, replace the tokenizer's EOS (transformers does the same).
         var outputs = _tokens.Generate(ids, options, options.EosTokenIds is null ? _tokenizer.EosId : null, stop, _tokenizer.PadId ?? 0);
-        return outputs.Select(o => CutAtStop(_tokenizer.Decode(o), options.StopStrings)).ToList();
+        return outputs.Select((o, row) => CutAtStop(_continuation.Decode(ids[row], o), options.StopStrings)).ToList();
     }
 
     private static bool ContainsStop(string text, IReadOnlyList<string> stops) => stops.Any(s => text.Contains(s, StringComparison.Ordinal));

@@ -91,6 +91,33 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     }
 
     [Fact]
+    public void AFinishedRunIsNotRunAgainAndMoreRoundsExtendItToWhatALongerRunEndsWith()
+    {
+        using var dir = new TempDir();
+        var ct = TestContext.Current.CancellationToken;
+        var straight = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "straight"), resume: false, ct: ct);
+
+        var folder = System.IO.Path.Combine(dir.Path, "short");
+        SimulationEngine.Run(Settings(dir.Path, 2), folder, resume: false, ct: ct);
+        var metrics = File.ReadAllText(new RunFolder(folder).MetricsFile);
+        SimulationEngine.Run(Settings(dir.Path, 2), folder, resume: true, ct: ct);
+        Assert.Equal(metrics, File.ReadAllText(new RunFolder(folder).MetricsFile)); // complete: nothing was run again
+
+        var extended = SimulationEngine.Run(Settings(dir.Path, 3), folder, resume: true, ct: ct);
+        Assert.Equal(3, new RunFolder(folder).LastCompletedRound());
+        Assert.Equal(straight.GlobalLoss, extended.GlobalLoss);
+        using var a = Safetensors.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var b = Safetensors.Load(System.IO.Path.Combine(extended.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        foreach (var (name, t) in a) Assert.True(t.equal(b[name]).all().item<bool>(), name);
+        Assert.Throws<Confer.Configuration.ConfigException>(() =>
+        {
+            var other = Settings(dir.Path, 3);
+            other.LearningRate = 0.5;
+            SimulationEngine.Run(other, folder, resume: true, ct: ct);
+        });
+    }
+
+    [Fact]
     public void FloraMergesStackedUpdatesIntoTheBaseWithHeterogeneousRanks()
     {
         using var dir = new TempDir();
