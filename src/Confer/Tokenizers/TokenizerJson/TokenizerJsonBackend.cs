@@ -24,7 +24,7 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
 
     public TokenizerJsonBackend(string path)
     {
-        var root = Parse(path);
+        var root = TokenizerJsonFiles.Parse(path);
         // The family test comes first: a SentencePiece-style file is read from tokenizer.model instead, whatever else it says.
         var preTokenizer = Get(root, "pre_tokenizer", path);
         if (!PreTokenizerPipeline.IsByteLevel(preTokenizer))
@@ -137,17 +137,4 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
 
     private static JsonElement Get(JsonElement root, string name, string path) =>
         root.TryGetProperty(name, out var v) ? v : throw TokenizerJsonError.Invalid(path, $"no \"{name}\"");
-
-    private static JsonElement Parse(string path)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message}).", e);
-        }
-    }
 }
