@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Confer.Models;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Benchmarks;
 
@@ -25,16 +26,16 @@ public class SafetensorsBenchmark
         var generator = new Generator(3);
         _tensors = new NamedTensors();
         for (var i = 0; i < 16; i++) _tensors.Add($"model.layers.{i}.mlp.up_proj.weight", randn([1024, 1024], generator: generator));
-        Safetensors.Save(_loadPath, _tensors);
+        SafetensorsFile.Save(_loadPath, _tensors);
     }
 
-    [Benchmark(Description = "Safetensors.Save 64 MiB")]
-    public void Save() => Safetensors.Save(_savePath, _tensors);
+    [Benchmark(Description = "SafetensorsFile.Save 64 MiB")]
+    public void Save() => SafetensorsFile.Save(_savePath, _tensors);
 
-    [Benchmark(Description = "Safetensors.Load 64 MiB")]
+    [Benchmark(Description = "SafetensorsFile.Load 64 MiB")]
     public long Load()
     {
-        using var loaded = Safetensors.Load(_loadPath);
+        using var loaded = SafetensorsFile.Load(_loadPath);
         return loaded.ByteCount;
     }
 

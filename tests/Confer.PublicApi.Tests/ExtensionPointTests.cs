@@ -5,6 +5,7 @@ using Confer.Federation.Scheduling;
 using Confer.Federation.Simulation;
 using Confer.Federation.Strategies;
 using Confer.Models;
+using Confer.Models.Safetensors;
 
 namespace Confer.PublicApi.Tests;
 
@@ -68,7 +69,7 @@ public sealed class ExtensionPointTests
 
             // What the engine saved as the final adapter is what the custom Aggregate produced last.
             using var average = strategy.LastAverage!;
-            using var saved = Safetensors.Load(Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+            using var saved = SafetensorsFile.Load(Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"));
             Assert.Equal(average.Names.Order(), saved.Names.Order());
             foreach (var (name, tensor) in average) Assert.True(tensor.equal(saved[name]).all().item<bool>(), name);
         }

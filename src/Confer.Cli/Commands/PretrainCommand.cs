@@ -9,6 +9,7 @@ using Confer.Tokenizers;
 using Confer.Training;
 using Confer.Training.MaskedLM;
 using static TorchSharp.torch;
+using Confer.Runtime;
 
 namespace Confer.Cli.Commands;
 

@@ -5,6 +5,7 @@ using Confer.Federation.Strategies;
 using Confer.Models;
 using Confer.Peft;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Federation;
 
@@ -49,7 +50,7 @@ internal static class StrategySetup
     {
         Directory.CreateDirectory(folder);
         using var state = strategy.ExportState();
-        Safetensors.Save(Path.Combine(folder, "state.safetensors"), state);
+        SafetensorsFile.Save(Path.Combine(folder, "state.safetensors"), state);
         if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, AdapterConfig(strategy, s));
     }
 

@@ -1,6 +1,8 @@
 using Confer.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using Confer.Runtime;
+using Confer.Models.Safetensors;
 
 namespace Confer.Peft;
 
@@ -30,7 +32,7 @@ public static class PeftAdapter
     public static void Save(string folder, NamedTensors tensors, LoraConfig config)
     {
         Directory.CreateDirectory(folder);
-        Safetensors.Save(Path.Combine(folder, WeightsFile), tensors, Metadata);
+        SafetensorsFile.Save(Path.Combine(folder, WeightsFile), tensors, Metadata);
         string? baseName = config.BaseModelNameOrPath;
         config.BaseModelNameOrPath = BaseModelName.Of(baseName);
         try
@@ -54,7 +56,7 @@ public static class PeftAdapter
     {
         var path = Path.Combine(folder, WeightsFile);
         if (!File.Exists(path)) throw new FileNotFoundException($"'{folder}' is not a PEFT adapter folder: {WeightsFile} is missing.", path);
-        return Safetensors.Load(path);
+        return SafetensorsFile.Load(path);
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Confer;
+namespace Confer.Runtime;
 
 /// <summary>
 /// Crash-safe file writes: write a temporary file beside the target, flush it to disk, then rename it over the target.

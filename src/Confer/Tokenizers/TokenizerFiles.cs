@@ -1,3 +1,4 @@
+using Confer.Runtime;
 namespace Confer.Tokenizers;
 
 /// <summary>The files that make up a tokenizer in a Hugging Face model folder.</summary>

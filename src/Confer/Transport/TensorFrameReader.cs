@@ -2,6 +2,7 @@ using System.IO.Hashing;
 using Confer.Models;
 using Confer.Transport.Protocol;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Transport;
 

@@ -3,6 +3,7 @@ using Confer.Models;
 using Confer.Transport.Protocol;
 using Google.Protobuf;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Transport;
 

@@ -3,6 +3,8 @@ using Confer.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
+using Confer.Models.Checkpoints;
 
 namespace Confer.Tests;
 
@@ -18,7 +20,9 @@ public sealed class CheckpointTests : IDisposable
         private readonly Embedding embed_tokens;
         private readonly Sequential body;
         private readonly Linear lm_head;
+#pragma warning disable IDE0052 // read by TorchSharp: fields of a Module register as its parameters and buffers
         private readonly Tensor step;
+#pragma warning restore IDE0052
 
         public TinyNet(long seed) : base(nameof(TinyNet))
         {
@@ -41,7 +45,7 @@ public sealed class CheckpointTests : IDisposable
         Checkpoint.Save(source, _dir.Path);
 
         Assert.True(File.Exists(_dir.File("model.safetensors")));
-        Assert.Equal("pt", Safetensors.ReadMetadata(_dir.File("model.safetensors"))["format"]);
+        Assert.Equal("pt", SafetensorsFile.ReadMetadata(_dir.File("model.safetensors"))["format"]);
         Checkpoint.LoadInto(target, _dir.Path);
 
         AssertSameState(source, target);
@@ -78,8 +82,8 @@ public sealed class CheckpointTests : IDisposable
         using var source = new TinyNet(5);
         using var target = new TinyNet(6);
         Checkpoint.Save(source, _dir.Path, dtype: ScalarType.BFloat16);
-        Assert.Equal("BF16", Safetensors.ReadHeader(_dir.File("model.safetensors")).Tensors.First(t => t.Name == "lm_head.weight").Dtype);
-        Assert.Equal("I64", Safetensors.ReadHeader(_dir.File("model.safetensors")).Tensors.First(t => t.Name == "step").Dtype);
+        Assert.Equal("BF16", SafetensorsFile.ReadHeader(_dir.File("model.safetensors")).Tensors.First(t => t.Name == "lm_head.weight").Dtype);
+        Assert.Equal("I64", SafetensorsFile.ReadHeader(_dir.File("model.safetensors")).Tensors.First(t => t.Name == "step").Dtype);
 
         Checkpoint.LoadInto(target, _dir.Path);
 
@@ -125,7 +129,7 @@ public sealed class CheckpointTests : IDisposable
         using var target = new TinyNet(12);
         Func<string, bool> ignoreHead = k => k.StartsWith("lm_head.", StringComparison.Ordinal);
         Checkpoint.Save(source, _dir.Path, ignore: ignoreHead);
-        Assert.False(Safetensors.ReadHeader(_dir.File("model.safetensors")).TryGet("lm_head.weight", out _));
+        Assert.False(SafetensorsFile.ReadHeader(_dir.File("model.safetensors")).TryGet("lm_head.weight", out _));
 
         Checkpoint.LoadInto(target, _dir.Path, ignore: ignoreHead);
 
@@ -194,7 +198,7 @@ public sealed class CheckpointTests : IDisposable
         using var tensors = new NamedTensors();
         foreach (var (name, t) in module.state_dict()) tensors.Add(name, t.detach().clone());
         edit(tensors);
-        Safetensors.Save(_dir.File("model.safetensors"), tensors);
+        SafetensorsFile.Save(_dir.File("model.safetensors"), tensors);
     }
 
     private InvalidDataException AssertRejectedAndUnchanged(TinyNet target)

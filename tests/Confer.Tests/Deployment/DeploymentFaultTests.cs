@@ -8,6 +8,7 @@ using Confer.Transport;
 using Confer.Transport.Protocol;
 using Grpc.Core;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Tests.Deployment;
 
@@ -236,7 +237,7 @@ public class DeploymentFaultTests
             Assert.Equal(bad, round.Dropped.Select(d => d.ClientId).Order(StringComparer.Ordinal));
             foreach (var d in round.Dropped) Assert.Contains(d.Reason, reasons[d.ClientId], StringComparison.Ordinal);
             Assert.Equal(bad, store.Events().Where(e => e.Kind == "update_rejected").Select(e => e.ClientId!).Order(StringComparer.Ordinal));
-            using var final = Safetensors.Load(h.FinalAdapter);
+            using var final = SafetensorsFile.Load(h.FinalAdapter);
             Assert.All(final, kv => Assert.True(kv.Value.isfinite().all().item<bool>(), kv.Key));
         }
         finally

@@ -69,8 +69,8 @@ internal static class AdapterAssert
     /// <summary>Same tensor names and shapes, and no element further apart than <paramref name="tolerance"/>.</summary>
     public static void Equal(string expectedPath, string actualPath, double tolerance)
     {
-        using var expected = Confer.Models.Safetensors.Load(expectedPath);
-        using var actual = Confer.Models.Safetensors.Load(actualPath);
+        using var expected = Confer.Models.Safetensors.SafetensorsFile.Load(expectedPath);
+        using var actual = Confer.Models.Safetensors.SafetensorsFile.Load(actualPath);
         Assert.Equal(expected.Names.Order(StringComparer.Ordinal), actual.Names.Order(StringComparer.Ordinal));
         Assert.True(expected.Count > 0);
         foreach (var (name, t) in expected)

@@ -4,6 +4,7 @@ using Confer.Models.Llama;
 using Confer.Models.Llama2c;
 using Confer.Tokenizers;
 using static TorchSharp.torch;
+using Confer.Models.Checkpoints;
 
 namespace Confer.Tests;
 

@@ -5,6 +5,7 @@ using Confer.Models.Llama2c;
 using Confer.Tokenizers;
 using TorchSharp;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Tests;
 
@@ -149,7 +150,7 @@ public sealed class Llama2cTests : IDisposable
         Assert.True(hf.TieWordEmbeddings);
         Assert.Equal((1e-5, 10000.0, 1, 2), (hf.RmsNormEps, hf.RopeTheta, hf.BosTokenId!.Value, hf.EosTokenId!.Value));
         Assert.Equal(config.Dim, hf.HiddenSize);
-        var header = Safetensors.ReadHeader(_dir.File("model.safetensors"));
+        var header = SafetensorsFile.ReadHeader(_dir.File("model.safetensors"));
         Assert.Equal(47, header.Tensors.Count);
         Assert.All(header.Tensors, t => Assert.Equal("F32", t.Dtype));
 

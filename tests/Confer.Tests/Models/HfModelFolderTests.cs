@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Confer.Models;
 using Confer.Models.Llama;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Tests.Models;
 
@@ -35,7 +36,7 @@ public sealed class HfModelFolderTests : IDisposable
             var tensors = original.state_dict().ToList();
             tensors.Add(new("model.layers.0.self_attn.rotary_emb.inv_freq", ones(4)));
             tensors.Add(new("model.layers.1.self_attn.rotary_emb.inv_freq", ones(4)));
-            Safetensors.Save(Path.Combine(folder, "model.safetensors"), tensors);
+            SafetensorsFile.Save(Path.Combine(folder, "model.safetensors"), tensors);
         }
         using var loaded = LlamaForCausalLM.FromPretrained(folder);
         Assert.Contains(loaded.LoadNotes, n => n.Contains("skipped 2 rotary_emb.inv_freq", StringComparison.Ordinal));

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Confer.Models;
 using Confer.Models.Llama;
 using static TorchSharp.torch;
+using Confer.Models.Checkpoints;
 
 namespace Confer.Tests.Models;
 

@@ -3,6 +3,7 @@ using Confer.Models;
 using Confer.Models.Llama;
 using Confer.Peft;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Tests.Peft;
 
@@ -23,7 +24,7 @@ public class PeftAdapterTests
         Assert.Equal("LORA", json.RootElement.GetProperty("peft_type").GetString());
         Assert.Equal(4, json.RootElement.GetProperty("r").GetInt32());
         Assert.Equal(2, json.RootElement.GetProperty("rank_pattern").GetProperty("v_proj").GetInt32());
-        Assert.Equal("pt", Safetensors.ReadMetadata(Path.Combine(dir, "adapter", "adapter_model.safetensors"))["format"]);
+        Assert.Equal("pt", SafetensorsFile.ReadMetadata(Path.Combine(dir, "adapter", "adapter_model.safetensors"))["format"]);
 
         using var reloaded = LlamaForCausalLM.FromPretrained(Path.Combine(dir, "base"));
         PeftAdapter.Load(Path.Combine(dir, "adapter"), reloaded);

@@ -3,6 +3,7 @@ using System.Text;
 using Confer.Models;
 using TorchSharp;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Tests;
 
@@ -31,8 +32,8 @@ public sealed class SafetensorsTests : IDisposable
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "quote \" and \\ and é" };
         string path = _dir.File("all.safetensors");
 
-        Safetensors.Save(path, tensors, metadata);
-        using var loaded = Safetensors.Load(path);
+        SafetensorsFile.Save(path, tensors, metadata);
+        using var loaded = SafetensorsFile.Load(path);
 
         Assert.Equal(tensors.Names.Order(StringComparer.Ordinal), loaded.Names.Order(StringComparer.Ordinal));
         foreach (var (name, expected) in tensors)
@@ -43,7 +44,7 @@ public sealed class SafetensorsTests : IDisposable
             Assert.True(expected.bytes.SequenceEqual(actual.bytes), $"bytes differ for {name}");
         }
         Assert.Equal(ScalarType.Byte, loaded["u8"].dtype); // unsigned stays unsigned
-        Assert.Equal(metadata, Safetensors.ReadMetadata(path));
+        Assert.Equal(metadata, SafetensorsFile.ReadMetadata(path));
     }
 
     [Fact]
@@ -55,7 +56,7 @@ public sealed class SafetensorsTests : IDisposable
         tensors.Add("attn.0", arange(6f).view(1, 2, 3));
         string path = _dir.File("attn.safetensors");
 
-        Safetensors.Save(path, tensors);
+        SafetensorsFile.Save(path, tensors);
 
         var expected = Expected("{\"attn.0\":{\"dtype\":\"F32\",\"shape\":[1,2,3],\"data_offsets\":[0,24]}}", Floats(0, 1, 2, 3, 4, 5));
         Assert.Equal(64, expected.Length - 8 - 24);
@@ -74,7 +75,7 @@ public sealed class SafetensorsTests : IDisposable
         tensors.Add("step", tensor(new long[] { 5 }));
         string path = _dir.File("mixed.safetensors");
 
-        Safetensors.Save(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        SafetensorsFile.Save(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
 
         string json = "{\"__metadata__\":{\"format\":\"pt\"}," +
                       "\"step\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}," +
@@ -83,7 +84,7 @@ public sealed class SafetensorsTests : IDisposable
                       "\"z.half\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[16,20]}}";
         byte[] data = [.. BitConverter.GetBytes(5L), .. Floats(2), .. Floats(1), 0x00, 0x3C, 0x00, 0x40];
         Assert.Equal(Expected(json, data), File.ReadAllBytes(path));
-        Assert.Equal(["step", "a", "b", "z.half"], Safetensors.ReadHeader(path).Tensors.Select(t => t.Name));
+        Assert.Equal(["step", "a", "b", "z.half"], SafetensorsFile.ReadHeader(path).Tensors.Select(t => t.Name));
     }
 
     [Fact]
@@ -95,8 +96,8 @@ public sealed class SafetensorsTests : IDisposable
         tensors.Add("scalar", tensor(3.5f));
         string path = _dir.File("edge.safetensors");
 
-        Safetensors.Save(path, tensors);
-        using var loaded = Safetensors.Load(path);
+        SafetensorsFile.Save(path, tensors);
+        using var loaded = SafetensorsFile.Load(path);
 
         Assert.Equal(new long[] { 0 }, loaded["none"].shape);
         Assert.Equal(new long[] { 2, 0, 3 }, loaded["wide.none"].shape);
@@ -104,9 +105,9 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Equal(3.5f, loaded["scalar"].item<float>());
 
         string emptyPath = _dir.File("empty.safetensors");
-        using (var none = new NamedTensors()) Safetensors.Save(emptyPath, none);
+        using (var none = new NamedTensors()) SafetensorsFile.Save(emptyPath, none);
         Assert.Equal(Expected("{}", []), File.ReadAllBytes(emptyPath)); // "{}" + six spaces, as Python writes it
-        using var empty = Safetensors.Load(emptyPath);
+        using var empty = SafetensorsFile.Load(emptyPath);
         Assert.Empty(empty);
     }
 
@@ -117,17 +118,17 @@ public sealed class SafetensorsTests : IDisposable
         byte[] full = File.ReadAllBytes(path);
 
         File.WriteAllBytes(path, full[..^3]);
-        var e = Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Load(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("'b'", e.Message);
         Assert.Contains("truncated", e.Message);
 
         File.WriteAllBytes(path, full[..20]); // cut inside the JSON header
-        e = Assert.Throws<InvalidDataException>(() => Safetensors.ReadHeader(path));
+        e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.ReadHeader(path));
         Assert.Contains("truncated", e.Message);
 
         File.WriteAllBytes(path, full[..5]);
-        Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
+        Assert.Throws<InvalidDataException>(() => SafetensorsFile.Load(path));
     }
 
     [Fact]
@@ -137,16 +138,16 @@ public sealed class SafetensorsTests : IDisposable
         byte[] bytes = File.ReadAllBytes(path);
         bytes[8 + 1] = (byte)'}'; // {"a"... becomes {}a"...: not JSON
         File.WriteAllBytes(path, bytes);
-        var e = Assert.Throws<InvalidDataException>(() => Safetensors.Load(path));
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.Load(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("JSON", e.Message);
 
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, ulong.MaxValue);
         File.WriteAllBytes(path, bytes);
-        Assert.Contains("limit", Assert.Throws<InvalidDataException>(() => Safetensors.Load(path)).Message);
+        Assert.Contains("limit", Assert.Throws<InvalidDataException>(() => SafetensorsFile.Load(path)).Message);
 
         WriteRaw(path, "[1,2]", []);
-        Assert.Contains("not a JSON object", Assert.Throws<InvalidDataException>(() => Safetensors.Load(path)).Message);
+        Assert.Contains("not a JSON object", Assert.Throws<InvalidDataException>(() => SafetensorsFile.Load(path)).Message);
     }
 
     [Theory]
@@ -163,7 +164,7 @@ public sealed class SafetensorsTests : IDisposable
         string path = _dir.File("bad.safetensors");
         WriteRaw(path, header, new byte[dataBytes]);
 
-        var e = Assert.Throws<InvalidDataException>(() => Safetensors.ReadHeader(path));
+        var e = Assert.Throws<InvalidDataException>(() => SafetensorsFile.ReadHeader(path));
 
         Assert.Contains(path, e.Message);
         Assert.Contains(problem, e.Message);
@@ -186,7 +187,7 @@ public sealed class SafetensorsTests : IDisposable
 
     [Fact]
     public void MissingFileGivesAClearError() =>
-        Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => Safetensors.Load(_dir.File("nope.safetensors"))).Message);
+        Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Load(_dir.File("nope.safetensors"))).Message);
 
     private string SaveTwoTensors()
     {
@@ -194,7 +195,7 @@ public sealed class SafetensorsTests : IDisposable
         tensors.Add("a", ones(4));
         tensors.Add("b", ones(2, 2));
         string path = _dir.File("two.safetensors");
-        Safetensors.Save(path, tensors);
+        SafetensorsFile.Save(path, tensors);
         return path;
     }
 

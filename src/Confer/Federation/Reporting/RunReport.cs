@@ -1,3 +1,4 @@
+using Confer.Runtime;
 namespace Confer.Federation.Reporting;
 
 /// <summary>

@@ -5,6 +5,7 @@ using Confer.Federation.Scheduling;
 using Confer.Federation.Simulation;
 using Confer.Models;
 using Confer.Peft;
+using Confer.Models.Safetensors;
 
 namespace Confer.Federation.Rounds;
 
@@ -80,7 +81,7 @@ public sealed class RoundDriver
         var path = RunLayout.StateFile(_store.Folder, last);
         if (!File.Exists(path))
             throw new ConfigException($"'{_store.Folder}': round {last} is committed but {path} is missing; restore it from a backup or start a new run.");
-        using var state = Safetensors.Load(path);
+        using var state = SafetensorsFile.Load(path);
         lock (_strategyLock) _strategy.ImportState(state);
         _progress.Phase($"resuming after round {last}", last);
     }

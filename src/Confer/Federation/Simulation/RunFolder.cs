@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
+using Confer.Runtime;
 
 namespace Confer.Federation.Simulation;
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Confer.Models.Checkpoints;
 
 namespace Confer.Models.Bert;
 

@@ -1,7 +1,8 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
-namespace Confer.Models;
+namespace Confer.Models.Checkpoints;
 
 /// <summary>
 /// Hugging Face checkpoint folders (<c>model.safetensors</c>, or shards with <c>model.safetensors.index.json</c>)
@@ -30,10 +31,10 @@ public static class Checkpoint
         using var noGrad = no_grad();
         foreach (var file in index.Tensors.Where(t => byName.ContainsKey(t.Info.Name)).GroupBy(t => t.Header.Path))
         {
-            using var handle = Safetensors.OpenRead(file.Key);
+            using var handle = SafetensorsFile.OpenRead(file.Key);
             foreach (var (header, info) in file)
             {
-                using var source = Safetensors.ReadTensor(handle, header, info, device: null);
+                using var source = SafetensorsFile.ReadTensor(handle, header, info, device: null);
                 byName[info.Name].copy_(source); // converts dtype and device as needed
             }
         }

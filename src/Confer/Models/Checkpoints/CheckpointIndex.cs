@@ -1,6 +1,7 @@
 using System.Text.Json;
+using Confer.Models.Safetensors;
 
-namespace Confer.Models;
+namespace Confer.Models.Checkpoints;
 
 /// <summary>
 /// Where each tensor of a Hugging Face checkpoint folder lives: one <c>model.safetensors</c>, or shards listed by
@@ -32,7 +33,7 @@ internal sealed class CheckpointIndex
         string single = Path.Combine(folder, SingleFileName);
         if (File.Exists(single))
         {
-            var header = Safetensors.ReadHeader(single);
+            var header = SafetensorsFile.ReadHeader(single);
             return new CheckpointIndex(folder, header.Tensors.Select(t => (header, t)).ToList());
         }
         string index = Path.Combine(folder, IndexFileName);
@@ -51,7 +52,7 @@ internal sealed class CheckpointIndex
                 throw new InvalidDataException($"Index '{indexPath}' names shard '{shard}', which is not a plain file name in the checkpoint folder.");
             string path = Path.Combine(folder, shard);
             if (!File.Exists(path)) throw new FileNotFoundException($"Index '{indexPath}' lists shard '{shard}', which is missing from '{folder}'. Copy the complete checkpoint.", path);
-            headers[shard] = Safetensors.ReadHeader(path);
+            headers[shard] = SafetensorsFile.ReadHeader(path);
         }
 
         var tensors = new List<(SafetensorsHeader, SafetensorsTensorInfo)>();

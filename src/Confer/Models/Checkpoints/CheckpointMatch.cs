@@ -1,6 +1,7 @@
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
-namespace Confer.Models;
+namespace Confer.Models.Checkpoints;
 
 /// <summary>
 /// Compares a checkpoint's tensors with a module's state dict before anything is copied: every expected key present,

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using static TorchSharp.torch;
+using Confer.Runtime;
+using Confer.Models.Safetensors;
 
-namespace Confer.Models;
+namespace Confer.Models.Checkpoints;
 
 /// <summary>
 /// Writes a module's tensors as a Hugging Face checkpoint: one <c>model.safetensors</c>, or shards
@@ -26,7 +28,7 @@ internal static partial class CheckpointWriter
             {
                 // Convert one shard at a time so a dtype change never holds a second copy of the whole model.
                 var converted = shards[i].Select(kv => KeyValuePair.Create(kv.Key, Convert(kv.Value, dtype))).ToList();
-                Safetensors.Save(Path.Combine(folder, file), converted, PtFormat);
+                SafetensorsFile.Save(Path.Combine(folder, file), converted, PtFormat);
             }
             written.Add(file);
             foreach (var (name, _) in shards[i]) weightMap[name] = file;

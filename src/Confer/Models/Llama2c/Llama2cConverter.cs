@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Confer.Models.Llama;
+using Confer.Runtime;
+using Confer.Models.Safetensors;
 
 namespace Confer.Models.Llama2c;
 
@@ -27,7 +29,7 @@ public static class Llama2cConverter
                 throw new InvalidDataException($"Tokenizer '{tokenizerBin}' has {vocabulary.Pieces.Count} tokens but checkpoint '{checkpoint}' has vocab_size {config.VocabSize}; they are not a pair.");
             Directory.CreateDirectory(outFolder);
             HfConfig(config).Save(Path.Combine(outFolder, "config.json"));
-            Safetensors.Save(Path.Combine(outFolder, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            SafetensorsFile.Save(Path.Combine(outFolder, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
         }
         AtomicFile.WriteAllBytes(Path.Combine(outFolder, "tokenizer.model"), SentencePieceModelWriter.Build(vocabulary.Pieces));
         WriteJson(Path.Combine(outFolder, "tokenizer_config.json"), new JsonObject

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Confer.Models;
+namespace Confer.Models.Safetensors;
 
 /// <summary>
 /// The safetensors dtype names we can hold in a TorchSharp tensor, their item sizes, and the order in which the

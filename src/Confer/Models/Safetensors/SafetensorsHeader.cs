@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 
-namespace Confer.Models;
+namespace Confer.Models.Safetensors;
 
 /// <summary>
 /// The parsed and fully validated header of a safetensors file. Reading it costs one small read, so callers can

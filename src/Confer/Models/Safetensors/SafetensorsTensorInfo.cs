@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Confer.Models;
+namespace Confer.Models.Safetensors;
 
 /// <summary>
 /// One tensor's entry in a safetensors header: enough to check a checkpoint against a model (name, dtype, shape)

@@ -2,8 +2,9 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using static TorchSharp.torch;
+using Confer.Runtime;
 
-namespace Confer.Models;
+namespace Confer.Models.Safetensors;
 
 /// <summary>
 /// Serialises tensors exactly as the reference <c>safetensors</c> library does: tensors sorted by dtype alignment

@@ -2,7 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Confer.Models;
+namespace Confer.Models.Safetensors;
 
 /// <summary>
 /// Moves a contiguous CPU tensor's raw bytes to and from a file without an intermediate managed copy.

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Confer.Federation.Simulation;
 using Confer.Models;
 using Confer.Models.Llama2c;
+using Confer.Models.Safetensors;
 
 namespace Confer.Tests.Federation.Simulation;
 
@@ -51,8 +52,8 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         Assert.All(rounds.Skip(1), r => Assert.Equal(2, r.Aggregated.Count));
         Assert.All(rounds.Skip(1), r => Assert.True(r.Up.Bytes > 0 && r.Down.Bytes > 0));
 
-        using var first = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0001", "adapter", "adapter_model.safetensors"));
-        using var last = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var first = SafetensorsFile.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0001", "adapter", "adapter_model.safetensors"));
+        using var last = SafetensorsFile.Load(System.IO.Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"));
         var b = first.Names.First(n => n.EndsWith("lora_B.weight"));
         Assert.True(first[b].abs().sum().item<float>() > 0, "round 1 moved B away from zero");
         Assert.False(first[b].equal(last[b]).all().item<bool>(), "later rounds changed the adapter");
@@ -81,8 +82,8 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true, ct: TestContext.Current.CancellationToken);
 
         Assert.Equal(straight.GlobalLoss, resumed.GlobalLoss);
-        using var a = Safetensors.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
-        using var b = Safetensors.Load(System.IO.Path.Combine(resumed.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var a = SafetensorsFile.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var b = SafetensorsFile.Load(System.IO.Path.Combine(resumed.RunFolder, "final", "adapter", "adapter_model.safetensors"));
         Assert.Equal(a.Names, b.Names);
         foreach (var (name, t) in a) Assert.True(t.equal(b[name]).all().item<bool>(), name);
         static IEnumerable<string> Losses(string run) => new RunFolder(run).Rounds()
@@ -106,8 +107,8 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         var extended = SimulationEngine.Run(Settings(dir.Path, 3), folder, resume: true, ct: ct);
         Assert.Equal(3, new RunFolder(folder).LastCompletedRound());
         Assert.Equal(straight.GlobalLoss, extended.GlobalLoss);
-        using var a = Safetensors.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
-        using var b = Safetensors.Load(System.IO.Path.Combine(extended.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var a = SafetensorsFile.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var b = SafetensorsFile.Load(System.IO.Path.Combine(extended.RunFolder, "final", "adapter", "adapter_model.safetensors"));
         foreach (var (name, t) in a) Assert.True(t.equal(b[name]).all().item<bool>(), name);
         Assert.Throws<Confer.Configuration.ConfigException>(() =>
         {
@@ -126,7 +127,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         var result = SimulationEngine.Run(settings, System.IO.Path.Combine(dir.Path, "t"), resume: false, ct: TestContext.Current.CancellationToken);
         Assert.True(result.GlobalLoss < result.InitialLoss);
         Assert.False(Directory.Exists(System.IO.Path.Combine(result.RunFolder, "final", "adapter")), "FLoRA keeps no global adapter: it is merged");
-        using var state = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0002", "state.safetensors"));
+        using var state = SafetensorsFile.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0002", "state.safetensors"));
         Assert.Contains(state.Names, n => n.StartsWith("merged/", StringComparison.Ordinal));
     }
 

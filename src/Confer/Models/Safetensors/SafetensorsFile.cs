@@ -2,7 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Confer.Models;
+namespace Confer.Models.Safetensors;
 
 /// <summary>
 /// Reads and writes the Hugging Face safetensors format, the only weight format Confer uses: an 8-byte little-endian
@@ -10,7 +10,7 @@ namespace Confer.Models;
 /// raw little-endian tensor data. Every structural property of the header is checked before any tensor is created,
 /// so a corrupt or truncated file fails with an <see cref="InvalidDataException"/> naming the file and tensor.
 /// </summary>
-public static class Safetensors
+public static class SafetensorsFile
 {
     /// <summary>Loads every tensor of the file, in file order, onto <paramref name="device"/> (CPU by default).</summary>
     /// <exception cref="InvalidDataException">The file is truncated, its header is corrupt or inconsistent, or a dtype is unsupported.</exception>
