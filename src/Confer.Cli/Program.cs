@@ -25,6 +25,7 @@ internal static class Program
         PretrainCommand.Create(),
         FinetuneCommand.Create(),
         GenerateCommand.Create(),
+        ServeCommand.Create(),
         ConvertCommand.Create(),
         CertsCommand.Create(),
         BenchCommand.Create(),
