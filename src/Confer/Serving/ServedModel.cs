@@ -51,10 +51,6 @@ public sealed class ServedModel : IDisposable
         }
     }
 
-    /// <summary>Wraps a model already in memory (tests, embedding).</summary>
-    public static ServedModel From(CausalLanguageModel model, TextTokenizer tokenizer, string name, int? contextLength, IChatFormat chat) =>
-        new(model, tokenizer, name, contextLength, chat);
-
     public void Dispose() => _model.Dispose();
 
     /// <summary>HF's max_position_embeddings: a longer sequence has no position embedding (RoPE table) to use.</summary>
