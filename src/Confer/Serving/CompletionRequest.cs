@@ -37,6 +37,8 @@ internal sealed record CompletionRequest(bool Chat, IReadOnlyList<IReadOnlyList<
                 "prompt must be a string or a non-empty list of strings; token-id prompts are not supported.", "prompt"),
             _ => throw RequestFields.Invalid("prompt", "a string or a list of strings"),
         };
+        if (texts.Count > limits.MaxChoices)
+            throw OpenAiException.BadRequest($"prompt: {texts.Count} prompts exceed this server's limit of {limits.MaxChoices} choices per request.", "prompt");
         fields.Neutral("echo", RequestFields.IsFalse, "false");
         fields.Neutral("suffix", v => v.ValueKind == JsonValueKind.String && v.GetString()!.Length == 0, "an empty suffix");
         fields.Neutral("best_of", v => v.ValueKind == JsonValueKind.Number && v.GetDouble() == 1, "1");

@@ -137,11 +137,10 @@ public sealed class OpenAiServer : IAsyncDisposable
     {
         var clock = Stopwatch.StartNew();
         var ct = http.RequestAborted;
-        CompletionRequest? request = null;
         try
         {
             using var body = await ReadBodyAsync(http.Request, ct).ConfigureAwait(false);
-            request = chat
+            var request = chat
                 ? CompletionRequest.ReadChat(body.RootElement, _model, _settings)
                 : CompletionRequest.ReadCompletions(body.RootElement, _model, _settings);
             var header = ResponseHeader.For(chat, _model.Name);

@@ -125,6 +125,7 @@ public sealed class ServeTests(ServeFixture serve) : IClassFixture<ServeFixture>
     [InlineData("/completions", """{"model": "confer-base", "prompt": "Hi", "logprobs": 2}""", "logprobs", "not supported")]
     [InlineData("/completions", """{"model": "confer-base", "prompt": "Hi", "n": 17}""", "n", "between 1 and 16")]
     [InlineData("/completions", """{"model": "confer-base", "prompt": ["a", "b", "c"], "n": 6}""", "n", "exceeds this server's limit of 16")]
+    [InlineData("/completions", """{"model": "confer-base", "prompt": ["a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a"]}""", "prompt", "17 prompts exceed")]
     [InlineData("/completions", """{"model": "confer-base", "prompt": "Hi", "max_tokens": 5000}""", "max_tokens", "between 1 and 1024")]
     [InlineData("/completions", """{"model": "confer-base", "prompt": "Hi", "max_tokens": 0}""", "max_tokens", "between 1 and 1024")]
     [InlineData("/completions", """{"model": "confer-base", "prompt": "Hi", "temperature": 2.5}""", "temperature", "out of range")]
