@@ -56,7 +56,9 @@ public sealed class CompletionGeneratorTests : IDisposable
         var greedy = new GenerationOptions { MaxNewTokens = 30 };
         var full = completions.Generate([completions.Encode(Prompt)], 1, greedy, ct: Ct)[0];
         Assert.Equal((FinishReason.Length, 30), (full.Finish, full.Tokens));
-        Assert.Equal(_tokenizer.Decode(new TokenGenerator(_model).Generate([completions.Encode(Prompt)], greedy, _tokenizer.EosId)[0]), full.Text);
+        // The tokens read as they do after the prompt: the first "▁" of a word is its leading space.
+        var greedyIds = new TokenGenerator(_model).Generate([completions.Encode(Prompt)], greedy, _tokenizer.EosId)[0];
+        Assert.Equal(new ContinuationText(_tokenizer).Decode(completions.Encode(Prompt), greedyIds), full.Text);
 
         // A stop string taken from inside the greedy text: the text ends just before it, generation right after it.
         var stop = full.Text.Substring(full.Text.Length / 2, 3);
@@ -97,7 +99,7 @@ public sealed class CompletionGeneratorTests : IDisposable
     {
         // "é" and "日" are byte-fallback tokens in this 512-piece vocabulary: one UTF-8 byte per token.
         var ids = _tokenizer.Encode("ab\nUs日é");
-        var text = new ChoiceText(_tokenizer, ["\nUser:"]);
+        var text = new ChoiceText(new ContinuationText(_tokenizer), [], ["\nUser:"]);
         var released = new List<string>();
         for (var n = 1; n <= ids.Count; n++) released.Add(text.Push([.. ids.Take(n)]));
         Assert.All(released, r => Assert.DoesNotContain('\uFFFD', r));
@@ -107,12 +109,39 @@ public sealed class CompletionGeneratorTests : IDisposable
         Assert.Equal("ab\nUs日é", string.Concat(released) + text.Finish(ids));
         Assert.False(text.Stopped);
 
-        var stopped = new ChoiceText(_tokenizer, ["\nUser:"]);
+        var stopped = new ChoiceText(new ContinuationText(_tokenizer), [], ["\nUser:"]);
         var stopIds = _tokenizer.Encode("hi\nUser: more");
         var pieces = new List<string>();
         for (var n = 1; n <= stopIds.Count && !stopped.Stopped; n++) pieces.Add(stopped.Push([.. stopIds.Take(n)]));
         Assert.True(stopped.Stopped);
         Assert.Equal("hi", string.Concat(pieces) + stopped.Finish(stopIds));
         Assert.Equal("hi", stopped.Text);
+    }
+
+    [Fact]
+    public void GenerationConfigEndIdsReplaceTheTokenizersEos()
+    {
+        var greedy = new GenerationOptions { MaxNewTokens = 12 };
+        var ids = new TokenGenerator(_model).Generate([_tokenizer.Encode(Prompt, addBos: true)], greedy, _tokenizer.EosId)[0];
+        Assert.True(ids.Length > 3);
+        // An end id taken from inside the greedy path: the choice ends just before it, as transformers ends at any id of the list.
+        var completions = new CompletionGenerator(_model, _tokenizer, eosTokenIds: [ids[3]]);
+        var ended = completions.Generate([completions.Encode(Prompt)], 1, greedy, ct: Ct)[0];
+        var before = Array.IndexOf(ids, ids[3]);
+        Assert.Equal((before, FinishReason.Stop), (ended.Tokens, ended.Finish));
+        Assert.Equal(new ContinuationText(_tokenizer).Decode(_tokenizer.Encode(Prompt, addBos: true), ids[..before]), ended.Text);
+        // A request's own end ids win over the folder's.
+        Assert.Equal(12, completions.Generate([completions.Encode(Prompt)], 1, greedy with { EosTokenIds = [] }, ct: Ct)[0].Tokens);
+    }
+
+    [Fact]
+    public void TextReadsAsItDoesAfterThePrompt()
+    {
+        // SentencePiece: a continuation that starts a word ("▁…") starts with its space, as it reads after the prompt.
+        var prompt = _tokenizer.Encode("The farmer has", addBos: true);
+        var word = _tokenizer.Encode("three cows");
+        var text = new ChoiceText(new ContinuationText(_tokenizer), prompt, []);
+        Assert.Equal(" three cows", text.Push(word) + text.Finish(word));
+        Assert.Equal("three cows", _tokenizer.Decode(word));
     }
 }

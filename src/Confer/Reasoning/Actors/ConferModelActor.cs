@@ -23,15 +23,16 @@ public sealed class ConferModelActor : IReasoningActor, IDisposable
     /// <param name="model">The causal LM, with any adapter already attached.</param>
     /// <param name="tokenizer">Its tokenizer.</param>
     /// <param name="name">What the actor is, for logs and cache keys.</param>
-    public ConferModelActor(CausalLanguageModel model, TextTokenizer tokenizer, string name)
-        : this(model, tokenizer, name, owned: false)
+    /// <param name="eosTokenIds">Ids that end a path (generation_config.json's eos_token_id list); null = the tokenizer's EOS.</param>
+    public ConferModelActor(CausalLanguageModel model, TextTokenizer tokenizer, string name, IReadOnlyList<int>? eosTokenIds = null)
+        : this(new CompletionGenerator(model, tokenizer, eosTokenIds), name, owned: null)
     {
     }
 
-    private ConferModelActor(CausalLanguageModel model, TextTokenizer tokenizer, string name, bool owned)
+    private ConferModelActor(CompletionGenerator generator, string name, CausalLanguageModel? owned)
     {
-        _generator = new CompletionGenerator(model, tokenizer);
-        _owned = owned ? model : null;
+        _generator = generator;
+        _owned = owned;
         Name = name;
     }
 
@@ -49,7 +50,7 @@ public sealed class ConferModelActor : IReasoningActor, IDisposable
         {
             if (adapterFolder is not null) PeftAdapter.Load(adapterFolder, model);
             var name = $"confer:{Path.GetFullPath(modelFolder)}" + (adapterFolder is null ? "" : $"+{Path.GetFullPath(adapterFolder)}");
-            return new ConferModelActor(model, tokenizer, name, owned: true);
+            return new ConferModelActor(CompletionGenerator.ForFolder(model, tokenizer, modelFolder), name, owned: model);
         }
         catch
         {

@@ -1,14 +1,13 @@
-using Confer.Tokenizers;
-
 namespace Confer.Training.Generation;
 
 /// <summary>
 /// The text of one choice as its tokens arrive: cut at the first stop string, and released piece by piece only once
 /// it is final — text that could still turn into a stop string (the tail "\nUs" while "\nUser:" is a stop) or into a
 /// different character (an unfinished UTF-8 sequence, which decodes as U+FFFD) is held back. So the pieces released
-/// add up to exactly the choice's final text.
+/// add up to exactly the choice's final text. Tokens are decoded after the prompt (<see cref="ContinuationText"/>), so
+/// the text starts as it reads in place (a SentencePiece "▁" after the prompt is a space).
 /// </summary>
-internal sealed class ChoiceText(TextTokenizer tokenizer, IReadOnlyList<string> stops)
+internal sealed class ChoiceText(ContinuationText continuation, IReadOnlyList<int> prompt, IReadOnlyList<string> stops)
 {
     private string _released = "";
     private string? _final;
@@ -19,7 +18,7 @@ internal sealed class ChoiceText(TextTokenizer tokenizer, IReadOnlyList<string> 
     /// <summary>The newly final text after <paramref name="tokens"/> (every token generated so far), possibly empty.</summary>
     public string Push(IReadOnlyList<int> tokens)
     {
-        var text = tokenizer.Decode(tokens);
+        var text = continuation.Decode(prompt, tokens);
         var cut = FirstStop(text);
         if (cut < 0) return Release(text[..SafeLength(text)]);
         Stopped = true;
@@ -32,7 +31,7 @@ internal sealed class ChoiceText(TextTokenizer tokenizer, IReadOnlyList<string> 
     {
         if (_final is null)
         {
-            var text = tokenizer.Decode(tokens);
+            var text = continuation.Decode(prompt, tokens);
             var cut = FirstStop(text);
             _final = cut < 0 ? text : text[..cut];
         }

@@ -17,12 +17,31 @@ namespace Confer.Training.Generation;
 public sealed class CompletionGenerator
 {
     private readonly TokenGenerator _tokens;
+    private readonly ContinuationText _continuation;
+    private readonly IReadOnlyList<int>? _eosTokenIds;
 
-    public CompletionGenerator(CausalLanguageModel model, TextTokenizer tokenizer)
+    /// <summary>A generator over a model and its tokenizer.</summary>
+    /// <param name="model">The causal LM (with any adapter attached).</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="eosTokenIds">
+    /// The ids that end a reply when a request's options name none: the model folder's generation_config.json
+    /// <c>eos_token_id</c> list (<see cref="GenerationConfig"/>), which replaces the tokenizer's EOS as in transformers;
+    /// null = the tokenizer's EOS.
+    /// </param>
+    public CompletionGenerator(CausalLanguageModel model, TextTokenizer tokenizer, IReadOnlyList<int>? eosTokenIds = null)
     {
         _tokens = new TokenGenerator(model);
+        _continuation = new ContinuationText(tokenizer);
+        _eosTokenIds = eosTokenIds;
         Tokenizer = tokenizer;
     }
+
+    /// <summary>A generator for a model loaded from <paramref name="modelFolder"/>, ending replies at the ids its generation_config.json names.</summary>
+    /// <param name="model">The causal LM loaded from the folder.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="modelFolder">The HF model folder.</param>
+    public static CompletionGenerator ForFolder(CausalLanguageModel model, TextTokenizer tokenizer, string modelFolder) =>
+        new(model, tokenizer, GenerationConfig.FromModelFolder(modelFolder)?.EosTokenIds);
 
     public TextTokenizer Tokenizer { get; }
 
@@ -46,7 +65,7 @@ public sealed class CompletionGenerator
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
         var rows = prompts.SelectMany(p => Enumerable.Repeat(p, n)).ToList();
-        var texts = rows.Select(_ => new ChoiceText(Tokenizer, options.StopStrings)).ToArray();
+        var texts = rows.Select(row => new ChoiceText(_continuation, row, options.StopStrings)).ToArray();
         // Following the text token by token costs a decode per token; only stop strings and streaming need it.
         var follow = onText is not null || options.StopStrings.Count > 0;
         bool ShouldStop(int row, IReadOnlyList<int> generated)
@@ -54,8 +73,9 @@ public sealed class CompletionGenerator
             if (follow && texts[row].Push(generated) is { Length: > 0 } piece) onText?.Invoke(row, piece);
             return texts[row].Stopped || ct.IsCancellationRequested;
         }
-        var seeded = options with { RowSeeds = [.. Enumerable.Range(0, rows.Count).Select(r => ChoiceSeed(options.Seed, r % n))] };
-        var outputs = _tokens.Generate(rows, seeded, Tokenizer.EosId, ShouldStop, Tokenizer.PadId ?? 0);
+        var endIds = options.EosTokenIds ?? _eosTokenIds;
+        var seeded = options with { RowSeeds = [.. Enumerable.Range(0, rows.Count).Select(r => ChoiceSeed(options.Seed, r % n))], EosTokenIds = endIds };
+        var outputs = _tokens.Generate(rows, seeded, endIds is null ? Tokenizer.EosId : null, ShouldStop, Tokenizer.PadId ?? 0);
         ct.ThrowIfCancellationRequested();
         var completions = new Completion[rows.Count];
         for (var r = 0; r < rows.Count; r++)
