@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Confer.Chat;
 using Confer.Training.Generation;
 
 namespace Confer.Serving;
@@ -142,11 +143,11 @@ internal sealed record CompletionRequest(bool Chat, IReadOnlyList<IReadOnlyList<
         return stops;
     }
 
-    private static List<ChatTurn> ReadMessages(JsonElement? messages)
+    private static List<ChatMessage> ReadMessages(JsonElement? messages)
     {
         if (messages is not { ValueKind: JsonValueKind.Array } list || list.GetArrayLength() == 0)
             throw OpenAiException.BadRequest("messages must be a non-empty list of {\"role\", \"content\"} objects.", "messages");
-        var turns = new List<ChatTurn>();
+        var turns = new List<ChatMessage>();
         var i = 0;
         foreach (var message in list.EnumerateArray())
         {
@@ -163,7 +164,7 @@ internal sealed record CompletionRequest(bool Chat, IReadOnlyList<IReadOnlyList<
             var content = Content(fields.Take("content"), at);
             if (fields.Take("name") is not null) throw OpenAiException.BadRequest($"{at}.name is not supported; put the speaker's name in the content.", "messages");
             fields.RefuseUnread();
-            turns.Add(new ChatTurn(role, content));
+            turns.Add(new ChatMessage(role, content));
         }
         return turns;
     }

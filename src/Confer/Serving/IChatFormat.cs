@@ -1,7 +1,6 @@
-namespace Confer.Serving;
+using Confer.Chat;
 
-/// <summary>One message of a chat request: <see cref="Role"/> is system, user or assistant.</summary>
-public sealed record ChatTurn(string Role, string Content);
+namespace Confer.Serving;
 
 /// <summary>A rendered conversation: the prompt text, whether BOS goes before it, and stop strings the format implies.</summary>
 /// <param name="Text">The prompt, ending where the assistant's reply begins.</param>
@@ -10,9 +9,10 @@ public sealed record ChatTurn(string Role, string Content);
 public sealed record ChatPrompt(string Text, bool AddBos, IReadOnlyList<string> Stops);
 
 /// <summary>
-/// How a chat request becomes a prompt for a causal LM. The model's own chat template is the right format whenever the
-/// model folder has one; a Confer prompt template (<see cref="InstructionChatFormat"/>) fits a model instruction-tuned
-/// by Confer; <see cref="PlainChatFormat"/> is the documented fallback. <see cref="ChatFormats.For"/> chooses.
+/// How a chat request becomes a prompt for a causal LM: the model folder's own chat template
+/// (<see cref="TemplateChatFormat"/>), a Confer prompt template for a model instruction-tuned by Confer
+/// (<see cref="InstructionChatFormat"/>), or the documented fallback (<see cref="PlainChatFormat"/>).
+/// <see cref="ChatFormats.For"/> chooses.
 /// </summary>
 public interface IChatFormat
 {
@@ -21,5 +21,5 @@ public interface IChatFormat
 
     /// <summary>The prompt for the assistant's next reply.</summary>
     /// <exception cref="OpenAiException">The conversation cannot be written in this format (400).</exception>
-    ChatPrompt Render(IReadOnlyList<ChatTurn> messages);
+    ChatPrompt Render(IReadOnlyList<ChatMessage> messages);
 }

@@ -1,3 +1,4 @@
+using Confer.Chat;
 using Confer.Data;
 
 namespace Confer.Serving;
@@ -12,7 +13,7 @@ public sealed class InstructionChatFormat(PromptTemplate template) : IChatFormat
 {
     public string Description => $"prompt template {template.Source}";
 
-    public ChatPrompt Render(IReadOnlyList<ChatTurn> messages)
+    public ChatPrompt Render(IReadOnlyList<ChatMessage> messages)
     {
         var system = messages.TakeWhile(m => m.Role == "system").Select(m => m.Content).ToList();
         var rest = messages.Skip(system.Count).ToList();

@@ -1,3 +1,5 @@
+using Confer.Chat;
+
 namespace Confer.Serving;
 
 /// <summary>
@@ -13,7 +15,7 @@ public sealed class PlainChatFormat : IChatFormat
 
     public string Description => "plain (System:/User:/Assistant: lines)";
 
-    public ChatPrompt Render(IReadOnlyList<ChatTurn> messages)
+    public ChatPrompt Render(IReadOnlyList<ChatMessage> messages)
     {
         var text = new System.Text.StringBuilder();
         foreach (var m in messages) text.Append(Label(m.Role)).Append(": ").Append(m.Content).Append('\n');

@@ -24,7 +24,10 @@ public sealed record ServeSettings
     /// <summary>Bearer key every <c>/v1</c> request must carry; empty = open.</summary>
     public string ApiKey { get; init; } = "";
 
-    /// <summary>Prompt template (name or JSON file) that renders chat requests when the model has no chat format of its own; null = the plain format.</summary>
+    /// <summary>
+    /// Prompt template (name or JSON file) that renders chat requests, or <c>chat</c> for the model's own chat
+    /// template; null = the model's chat template when its folder has one, else the plain format.
+    /// </summary>
     public string? Template { get; init; }
 
     /// <summary>Largest <c>max_tokens</c> a request may ask for (also the chat default when a request names none).</summary>

@@ -6,15 +6,18 @@ using Confer.Training.Generation;
 
 namespace Confer.Serving;
 
-/// <summary>The one model a <c>confer serve</c> process serves: weights (with an optional adapter), tokenizer, chat format and limits.</summary>
+/// <summary>
+/// The one model a <c>confer serve</c> process serves: weights (with an optional adapter), tokenizer, chat format,
+/// limits, and the end ids of its generation_config.json.
+/// </summary>
 public sealed class ServedModel : IDisposable
 {
     private readonly CausalLanguageModel _model;
 
-    private ServedModel(CausalLanguageModel model, TextTokenizer tokenizer, string name, int? contextLength, IChatFormat chat)
+    private ServedModel(CausalLanguageModel model, CompletionGenerator generator, string name, int? contextLength, IChatFormat chat)
     {
         _model = model;
-        Generator = new CompletionGenerator(model, tokenizer);
+        Generator = generator;
         Name = name;
         ContextLength = contextLength;
         Chat = chat;
@@ -35,14 +38,14 @@ public sealed class ServedModel : IDisposable
     public static ServedModel Load(ServeSettings settings)
     {
         var tokenizer = TextTokenizer.FromPretrained(settings.Model);
-        var chat = ChatFormats.For(settings.Template);
+        var chat = ChatFormats.For(settings.Template, tokenizer);
         var model = ModelFactory.LoadCausalLM(settings.Model, device: Runtime.DeviceSelector.Parse(settings.Device));
         try
         {
             if (settings.Adapter is { } adapter) PeftAdapter.Load(adapter, model);
             model.eval();
             var name = settings.Name ?? new DirectoryInfo(Path.GetFullPath(settings.Model)).Name;
-            return new ServedModel(model, tokenizer, name, ReadContextLength(settings.Model), chat);
+            return new ServedModel(model, CompletionGenerator.ForFolder(model, tokenizer, settings.Model), name, ReadContextLength(settings.Model), chat);
         }
         catch
         {

@@ -1,5 +1,9 @@
+using Confer.Chat;
+using Confer.Configuration;
 using Confer.Data;
 using Confer.Serving;
+using Confer.Tests.Generation;
+using Confer.Tokenizers;
 
 namespace Confer.Tests.Serving;
 
@@ -30,5 +34,26 @@ public sealed class ChatFormatTests
         Assert.Equal((400, "messages"), (multiTurn.Status, multiTurn.Param));
         Assert.Contains("send one user message", multiTurn.Message);
         Assert.Throws<OpenAiException>(() => alpaca.Render([new("system", "only a system message")]));
+    }
+
+    [Fact]
+    public void TheModelsOwnChatTemplateComesFirstAndWritesItsOwnSpecialTokens()
+    {
+        var llama3 = TokenizerJsonTests.Llama3.Value;
+        var format = Assert.IsType<TemplateChatFormat>(ChatFormats.For(null, llama3));
+        var chat = TokenizerJsonTests.Reference("llama3").GetProperty("chats")[1];
+        var messages = chat.GetProperty("messages").EnumerateArray()
+            .Select(m => new ChatMessage(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToList();
+        var prompt = format.Render(messages);
+        // Oracle: the reference ids of this conversation rendered with an open assistant turn (reference_encodings.json).
+        Assert.Equal(TokenizerJsonTests.Ids(chat.GetProperty("ids")), llama3.Encode(prompt.Text, addBos: prompt.AddBos));
+        Assert.False(prompt.AddBos);
+        Assert.Empty(prompt.Stops);
+
+        Assert.IsType<TemplateChatFormat>(ChatFormats.For("chat", llama3));
+        Assert.IsType<InstructionChatFormat>(ChatFormats.For("alpaca", llama3));
+        var conferBase = TextTokenizer.FromPretrained(CompletionGeneratorTests.ModelFolder);
+        Assert.IsType<PlainChatFormat>(ChatFormats.For(null, conferBase));
+        Assert.Contains("the model folder has no chat template", Assert.Throws<ConfigException>(() => ChatFormats.For("chat", conferBase)).Message);
     }
 }
