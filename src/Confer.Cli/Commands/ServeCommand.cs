@@ -17,7 +17,7 @@ internal static class ServeCommand
         var host = new Option<string>("--host") { Description = "address to listen on: 127.0.0.1 = this machine only, 0.0.0.0 = every interface", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port)", DefaultValueFactory = _ => 8000 };
         var apiKey = new Option<string?>("--api-key") { Description = "bearer key every /v1 request must send (default: $CONFER_API_KEY; unset = open)" };
-        var template = new Option<string?>("--template") { Description = "prompt template (name or JSON) that renders chat requests, e.g. alpaca for a model Confer instruction-tuned (default: plain System:/User:/Assistant: lines)" };
+        var template = new Option<string?>("--template") { Description = "how chat requests become prompts: a prompt template (name or JSON), e.g. alpaca for a model Confer instruction-tuned, or chat for the model's own chat template (default: the model's chat template when its folder has one, else plain System:/User:/Assistant: lines)" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "largest max_tokens a request may ask for; also a chat request's default", DefaultValueFactory = _ => 1024 };
         var maxN = new Option<int>("--max-n") { Description = "most choices per request (n × prompts)", DefaultValueFactory = _ => 16 };
         var maxQueue = new Option<int>("--max-queue") { Description = "requests that may wait while the model serves another; more get 429", DefaultValueFactory = _ => 32 };
@@ -37,11 +37,15 @@ internal static class ServeCommand
             };
             settings.Validate();
             using var served = ServedModel.Load(settings);
-            await using var server = await OpenAiServer.StartAsync(served, settings, ct);
-            // Scripts and tests read this line for the port when started with --port 0.
-            System.Console.WriteLine($"Serving '{served.Name}' at {server.Url}v1 (chat format: {served.Chat.Description}; " +
-                $"{(settings.ApiKey.Length > 0 ? "bearer key required" : "no key: anyone who reaches the port may use it")}). Ctrl+C stops.");
-            await server.RunUntilCancelledAsync(ct);
+            await using (var server = await OpenAiServer.StartAsync(served, settings, ct))
+            {
+                // Scripts and tests read this line for the port when started with --port 0.
+                System.Console.WriteLine($"Serving '{served.Name}' at {server.Url}v1 (chat format: {served.Chat.Description}; " +
+                    $"{(settings.ApiKey.Length > 0 ? "bearer key required" : "no key: anyone who reaches the port may use it")}). Ctrl+C stops.");
+                await server.RunUntilCancelledAsync(ct);
+                // Disposing stops generations in progress at their next token (their clients get 503) and closes the port.
+                System.Console.WriteLine("stopping…");
+            }
             System.Console.WriteLine("stopped.");
             return 0;
         });

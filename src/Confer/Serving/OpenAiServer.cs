@@ -136,7 +136,10 @@ public sealed class OpenAiServer : IAsyncDisposable
     private async Task CompleteAsync(HttpContext http, bool chat)
     {
         var clock = Stopwatch.StartNew();
-        var ct = http.RequestAborted;
+        // A generation stops at the next token when its client leaves or the server stops (Ctrl+C), so shutting down
+        // never waits for a long answer to finish.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _app.Lifetime.ApplicationStopping);
+        var ct = stop.Token;
         try
         {
             using var body = await ReadBodyAsync(http.Request, ct).ConfigureAwait(false);
@@ -149,9 +152,17 @@ public sealed class OpenAiServer : IAsyncDisposable
                 : await AnswerAsync(http, request, header, ct).ConfigureAwait(false);
             LogRequest(http, request, tokens, clock);
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
             if (_settings.LogRequests) _log.LogInformation("{Method} {Path}: the client left after {Seconds:F2} s; generation stopped", http.Request.Method, http.Request.Path, clock.Elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            if (_settings.LogRequests) _log.LogInformation("{Method} {Path}: the server is stopping; generation stopped after {Seconds:F2} s", http.Request.Method, http.Request.Path, clock.Elapsed.TotalSeconds);
+            // 503 is what clients (the endpoint actor, OpenAI's) retry, against this server once it is back or another.
+            var stopping = new OpenAiException(503, "The server is shutting down; this request was stopped. Retry it.", "server_error");
+            if (http.Response.HasStarted) await SendError(http, stopping, CancellationToken.None).ConfigureAwait(false);
+            else await WriteError(http, stopping).ConfigureAwait(false);
         }
         catch (OpenAiException e)
         {

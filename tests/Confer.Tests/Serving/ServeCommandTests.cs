@@ -14,7 +14,7 @@ public sealed partial class ServeCommandTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task TheServeProcessAnswersTheEndpointActorAndStopsOnSigterm()
+    public async Task TheServeProcessAnswersTheEndpointActorAndCtrlCStopsItMidStream()
     {
         using var server = Start("serve", "--model", ServeFixture.ModelFolder, "--port", "0", "--api-key", "process-key", "--name", "tiny");
         var url = await WaitForUrlAsync(server);
@@ -28,9 +28,27 @@ public sealed partial class ServeCommandTests
         var refused = await Assert.ThrowsAsync<ActorEndpointException>(() => wrongKey.SampleAsync("Hi", sampling, Ct));
         Assert.Contains("answered 401 Unauthorized", refused.Message);
 
-        using (var term = Process.Start("kill", ["-TERM", server.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await term.WaitForExitAsync(Ct);
+        // Ctrl+C (SIGINT) while a long stream is generating (16 choices of up to 1000 tokens: minutes on a CPU): the
+        // generation stops at its next token, the client hears why, and the process exits cleanly.
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "process-key");
+        using var longRequest = new HttpRequestMessage(HttpMethod.Post, url + "/completions")
+        {
+            Content = new StringContent("""{"model": "tiny", "prompt": "Once upon a time", "n": 16, "max_tokens": 1000, "temperature": 1, "seed": 1, "stream": true}""",
+                System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var stream = await http.SendAsync(longRequest, HttpCompletionOption.ResponseHeadersRead, Ct);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync(Ct));
+        Assert.StartsWith("data: ", await reader.ReadLineAsync(Ct));
+        var signalled = Stopwatch.StartNew();
+        using (var interrupt = Process.Start("kill", ["-INT", server.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await interrupt.WaitForExitAsync(Ct);
+        var rest = await reader.ReadToEndAsync(Ct);
+        Assert.Contains("The server is shutting down", rest);
+        Assert.DoesNotContain("[DONE]", rest);
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.True(signalled.Elapsed < TimeSpan.FromSeconds(30), $"stopping took {signalled.Elapsed}");
         Assert.Contains("stopped.", server.Output);
+        Assert.DoesNotContain("Unhandled exception", server.Output);
     }
 
     [Theory]
