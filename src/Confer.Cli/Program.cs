@@ -36,6 +36,7 @@ internal static class Program
         PretrainCommand.Create(),
         FinetuneCommand.Create(),
         GenerateCommand.Create(),
+        ServeCommand.Create(),
         TokenizeCommand.Create(),
         ConvertCommand.Create(),
         CertsCommand.Create(),
