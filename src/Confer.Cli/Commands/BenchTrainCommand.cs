@@ -23,10 +23,11 @@ internal static class BenchTrainCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer folder for --data (config M: ../shared/data/tokenizers/llama2)" };
         var template = new Option<string>("--template") { Description = "prompt template for --data, as confer simulate's template key", DefaultValueFactory = _ => "alpaca" };
         var cutoff = new Option<int>("--cutoff") { Description = "max tokens per example for --data (Shepherd's cutoff_len)", DefaultValueFactory = _ => 512 };
+        var grouped = new Option<bool>("--group-by-length") { Description = "length-grouped batches (as Hugging Face's group_by_length) to cut padding" };
         var fullLogits = new Option<bool>("--full-logits") { Description = "train through the plain path (logits at every position) to compare with the label-only output layer" };
         var command = new Command("train", "LoRA r=8 (all linear layers) training throughput on synthetic batches or real instruction data.")
         {
-            config, steps, peakOption, data, tokenizer, template, cutoff, fullLogits,
+            config, steps, peakOption, data, tokenizer, template, cutoff, grouped, fullLogits,
         };
         command.SetAction(parse =>
         {
@@ -60,9 +61,10 @@ internal static class BenchTrainCommand
                                          $"{count} drawn with seed 42; template {parse.GetValue(template)}, labels on the response only");
             }
             var path = parse.GetValue(fullLogits) ? "full logits" : "label-only output layer";
+            if (parse.GetValue(grouped)) path += ", length-grouped batches";
             System.Console.WriteLine($"loss path: {path}");
 
-            var result = TrainingBench.Run(bench, examples, parse.GetValue(fullLogits), padId);
+            var result = TrainingBench.Run(bench, examples, parse.GetValue(fullLogits), padId, parse.GetValue(grouped));
             var peakRss = ProcessMemory.PeakRss;
             System.Console.WriteLine($"  step 1 (warm-up, not timed) {result.WarmupSeconds,7:F2} s  loss {result.Losses[0]:F4}");
             for (var i = 0; i < result.StepSeconds.Count; i++)

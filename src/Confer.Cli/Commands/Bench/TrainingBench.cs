@@ -49,15 +49,16 @@ internal static class TrainingBench
     /// <param name="fullLogits">Train through the plain path (logits at every position, one cross-entropy) instead of
     /// the label-only chunked output layer, to compare the two in the same conditions.</param>
     /// <param name="padTokenId">Id of padded positions.</param>
+    /// <param name="groupByLength">Length-grouped batches (<see cref="TrainerOptions.GroupByLength"/>).</param>
     /// <param name="seed">Model initialisation and batch order.</param>
-    public static TrainingBenchResult Run(BenchModel bench, IReadOnlyList<TokenizedExample> examples, bool fullLogits, long padTokenId, int seed = 42)
+    public static TrainingBenchResult Run(BenchModel bench, IReadOnlyList<TokenizedExample> examples, bool fullLogits, long padTokenId, bool groupByLength = false, int seed = 42)
     {
         manual_seed(seed);
         using var model = new LlamaForCausalLM(bench.Config);
         LoraModel.Attach(model, new LoraConfig { Rank = LoraRank, Alpha = 16, Dropout = 0, TargetModules = [.. LoraConfig.LlamaAllLinear] });
         using var plain = fullLogits ? new FullLogitsModel(model) : null;
         var steps = examples.Count / bench.Batch;
-        var options = new TrainerOptions { MaxSteps = steps, MicroBatchSize = bench.Batch, LearningRate = 1e-3, Seed = seed, PadTokenId = padTokenId };
+        var options = new TrainerOptions { MaxSteps = steps, MicroBatchSize = bench.Batch, LearningRate = 1e-3, Seed = seed, PadTokenId = padTokenId, GroupByLength = groupByLength };
         // The same batches the trainer will draw (same seed, epoch 0), to know what each timed step held.
         var batches = new Batcher(examples, bench.Batch, seed, shuffle: true, groupByLength: options.GroupByLength).Batches(0).Select(TrainingBenchStep.Of).ToList();
         var ends = new List<double>(steps);
