@@ -48,6 +48,9 @@ internal static class BenchAggregateCommand
             var averaging = AggregationBench.AveragingOnlySeconds(adapter, n, repeats: 3);
             var averagingRate = adapter.ByteCount * (double)n / averaging / 1e9;
             System.Console.WriteLine($"  averaging arithmetic alone (Σ p_k θ_k per tensor, no validation): {averaging * 1000:F1} ms = {averagingRate:F2} GB/s ({averagingRate / bandwidth:P0})");
+            var flat = AggregationBench.AveragingOnlySeconds(adapter, n, repeats: 3, flat: true);
+            var flatRate = adapter.ByteCount * (double)n / flat / 1e9;
+            System.Console.WriteLine($"  averaging arithmetic alone, flat buffers (what fedavg now runs, bit-identical): {flat * 1000:F1} ms = {flatRate:F2} GB/s ({flatRate / bandwidth:P0})");
             System.Console.WriteLine(load.Describe());
             System.Console.WriteLine($"summary: aggregation of {n} M-config r=8 updates ({adapter.ByteCount / 1e6:F1} MB each): {string.Join(", ", lines)} " +
                                      $"of {bandwidth:F1} GB/s memory bandwidth; peak RSS {ProcessMemory.Mib(ProcessMemory.PeakRss)}; {get_num_threads()} threads, {BenchMachine.Allocator}");

@@ -16,6 +16,14 @@ public abstract class CausalLanguageModel(string name) : nn.Module<CausalLMInput
     /// <summary>Decoder layers, each with its own key/value cache slot during generation.</summary>
     public abstract int LayerCount { get; }
 
+    /// <summary>The decoder's final hidden states, [batch, seq, hidden], before the output layer. Together with
+    /// <see cref="OutputLogits"/> it is <c>forward</c>; training uses the two halves to run the output layer only at
+    /// positions that carry a label.</summary>
+    public abstract Tensor HiddenStates(CausalLMInput input);
+
+    /// <summary>The output layer (lm_head, or the tied embedding matrix) on hidden states of any leading shape.</summary>
+    public abstract Tensor OutputLogits(Tensor hidden);
+
     /// <summary>Writes <c>config.json</c> and the base weights (HF names, adapters excluded).</summary>
     public abstract void SavePretrained(string folder, ScalarType dtype = ScalarType.Float32, long maxShardBytes = 0);
 }

@@ -84,6 +84,7 @@ public sealed class LocalTrainer
     /// Forward and backward over the micro-batches of one optimiser step, leaving the summed gradients in the
     /// parameters. Each micro-batch's summed loss is divided by the target-token count of the <em>whole</em> step, so
     /// the gradient equals that of one batch holding all micro-batches, however padding and masking split the tokens.
+    /// A <see cref="CausalLanguageModel"/> runs its output layer only at labelled positions (<see cref="LabelOnlyLoss"/>).
     /// </summary>
     internal static StepStats AccumulateGradients(nn.Module<CausalLMInput, CausalLMOutput> model,
         IReadOnlyList<IReadOnlyList<TokenizedExample>> microBatches, long padTokenId, Device device)
@@ -99,8 +100,14 @@ public sealed class LocalTrainer
             using var scope = torch.NewDisposeScope();
             var batch = BatchCollator.Collate(microBatch, padTokenId);
             if (device.type != DeviceType.CPU) batch = batch.To(device);
-            var logits = model.call(new CausalLMInput(batch.InputIds)).Logits; // right padding: causal attention never lets a real token see a pad, so no mask (fused kernel)
-            var summed = CausalLMLoss.SummedCrossEntropy(logits, batch.Labels);
+            // Right padding: causal attention never lets a real token see a pad, so no mask (fused kernel).
+            var input = new CausalLMInput(batch.InputIds);
+            if (model is CausalLanguageModel lm)
+            {
+                lossSum += LabelOnlyLoss.SumAndBackward(lm, lm.HiddenStates(input), batch.Labels, targets);
+                continue;
+            }
+            var summed = CausalLMLoss.SummedCrossEntropy(model.call(input).Logits, batch.Labels);
             summed.div(targets).backward();
             lossSum += summed.item<float>();
         }

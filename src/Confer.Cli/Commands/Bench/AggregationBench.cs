@@ -57,9 +57,10 @@ internal static class AggregationBench
 
     /// <summary>
     /// Times only the averaging arithmetic (Σ p_k θ_k per tensor, as FedAvg does it) over the same updates, without the
-    /// strategy's validation and bookkeeping, to show how much of a round is per-tensor overhead.
+    /// strategy's validation and bookkeeping, to show how much of a round is per-tensor overhead. <paramref name="flat"/>
+    /// times the flat-buffer form (<see cref="TensorMath.WeightedSumFlat"/>) instead of one kernel per tensor per client.
     /// </summary>
-    public static double AveragingOnlySeconds(NamedTensors initialAdapter, int clients, int repeats, int seed = 42)
+    public static double AveragingOnlySeconds(NamedTensors initialAdapter, int clients, int repeats, int seed = 42, bool flat = false)
     {
         var ids = Enumerable.Range(0, clients).Select(i => $"client-{i:D3}").ToList();
         var updates = Updates(initialAdapter, ids, seed);
@@ -72,8 +73,10 @@ internal static class AggregationBench
             {
                 using var scope = NewDisposeScope();
                 var clock = Stopwatch.StartNew();
-                foreach (var name in initialAdapter.Names)
-                    TensorMath.WeightedSum(updates.Select(u => u.Adapter[name]).ToList(), weights);
+                if (flat) TensorMath.WeightedSumFlat(updates.Select(u => u.Adapter).ToList(), initialAdapter.Names, weights);
+                else
+                    foreach (var name in initialAdapter.Names)
+                        TensorMath.WeightedSum(updates.Select(u => u.Adapter[name]).ToList(), weights);
                 best = Math.Min(best, clock.Elapsed.TotalSeconds);
             }
             return best;

@@ -30,6 +30,13 @@ internal sealed record TrainingFlopCount(double FrozenLinear, double LmHead, dou
             Lora: 6 * layerLora * c.NumHiddenLayers);
     }
 
+    /// <summary>
+    /// FLOPs a step needs for what it trained on: the per-token parts for every real (non-pad) token, attention at each
+    /// example's own length, and lm_head only where a label is. Padding, and logits nobody reads, are not needed work.
+    /// </summary>
+    public double Needed(TrainingBenchStep step, BenchModel model) =>
+        step.RealTokens * (FrozenLinear + Lora) + step.SquaredLengths * (Attention / model.Sequence) + step.Targets * LmHead;
+
     public override string ToString() =>
         $"{Total / 1e6:F1} MFLOP/token = frozen linear {FrozenLinear / 1e6:F1} + lm_head {LmHead / 1e6:F1} + attention {Attention / 1e6:F1} + LoRA {Lora / 1e6:F2}";
 }

@@ -37,10 +37,7 @@ internal abstract class AdapterAveragingStrategy : Strategy
     protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var weights = contributions.Select(c => c.Weight).ToList();
-        var average = GlobalAdapter.Names.ToDictionary(
-            name => name,
-            name => TensorMath.WeightedSum(contributions.Select(c => c.Adapter[name]).ToList(), weights),
-            StringComparer.Ordinal);
+        var average = TensorMath.WeightedSumFlat(contributions.Select(c => c.Adapter).ToList(), GlobalAdapter.Names, weights);
         ApplyServerUpdate(average);
         return new Dictionary<string, double>();
     }

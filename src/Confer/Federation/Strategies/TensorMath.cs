@@ -1,3 +1,4 @@
+using Confer.Models;
 using static TorchSharp.torch;
 
 namespace Confer.Federation.Strategies;
@@ -17,6 +18,39 @@ internal static class TensorMath
         var sum = Fp32(tensors[0]).mul(weights[0]);
         for (var k = 1; k < tensors.Count; k++) sum.add_(Fp32(tensors[k]), alpha: weights[k]);
         return sum;
+    }
+
+    /// <summary>
+    /// <see cref="WeightedSum"/> for every tensor of whole adapters at once, bit for bit: each client's tensors are
+    /// copied into one flat fp32 buffer (one kernel), and the buffers are combined with the same w_0·t_0 then
+    /// add_(t_k, alpha: w_k) sequence, element by element, so every value sees the same operations in the same order.
+    /// An update of a 7-projection LoRA model is ~100 small tensors; per-tensor kernels spent most of an aggregation
+    /// in per-call overhead, whereas here it is 2 kernels per client and one copy-out per tensor.
+    /// </summary>
+    /// <param name="adapters">The clients' adapters, each holding every name in <paramref name="names"/> with the same shape.</param>
+    /// <param name="names">The tensors to average.</param>
+    /// <param name="weights">w_k per adapter, in the accumulation order.</param>
+    /// <returns>A fresh tensor per name, each owning its storage.</returns>
+    public static Dictionary<string, Tensor> WeightedSumFlat(IReadOnlyList<NamedTensors> adapters, IReadOnlyList<string> names, IReadOnlyList<double> weights)
+    {
+        Tensor Flat(NamedTensors adapter) => cat(names.Select(n => Fp32(adapter[n]).reshape(-1)).ToList(), 0);
+        using var sum = Flat(adapters[0]);
+        sum.mul_(weights[0]);
+        for (var k = 1; k < adapters.Count; k++)
+        {
+            using var flat = Flat(adapters[k]);
+            sum.add_(flat, alpha: weights[k]);
+        }
+        var result = new Dictionary<string, Tensor>(names.Count, StringComparer.Ordinal);
+        long offset = 0;
+        foreach (var name in names)
+        {
+            var shape = adapters[0][name].shape;
+            var count = shape.Aggregate(1L, (a, b) => a * b);
+            result[name] = sum.narrow(0, offset, count).view(shape).clone();
+            offset += count;
+        }
+        return result;
     }
 
     /// <summary>‖B·A‖_F computed through r × r Gram matrices: ‖BA‖²_F = Σ (BᵀB) ⊙ (AAᵀ), never forming d_out × d_in.</summary>

@@ -101,13 +101,11 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
 
     public override int LayerCount => model.LayerCount;
 
-    public override CausalLMOutput forward(CausalLMInput input)
-    {
-        var hidden = model.forward(input);
-        // Tied embeddings reuse the input embedding matrix as the output projection (no separate lm_head tensor).
-        var logits = lm_head is null
-            ? nn.functional.linear(hidden, model.Embeddings.weight!)
-            : lm_head.forward(hidden);
-        return new CausalLMOutput(logits);
-    }
+    public override CausalLMOutput forward(CausalLMInput input) => new(OutputLogits(HiddenStates(input)));
+
+    public override Tensor HiddenStates(CausalLMInput input) => model.forward(input);
+
+    // Tied embeddings reuse the input embedding matrix as the output projection (no separate lm_head tensor).
+    public override Tensor OutputLogits(Tensor hidden) =>
+        lm_head is null ? nn.functional.linear(hidden, model.Embeddings.weight!) : lm_head.forward(hidden);
 }
