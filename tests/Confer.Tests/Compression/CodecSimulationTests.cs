@@ -34,9 +34,9 @@ public class CodecSimulationTests(SimulationEngineTests.ModelFolder model) : ICl
             {
                 Assert.Equal(4 * t.Up.Parameters, t.Up.RawBytes);
                 Assert.Equal(4 * t.Down.Parameters, t.Down.RawBytes);
-                // bf16 halves the task (zstd adds a few bytes or takes some); stories260K's LoRA tensors are so small (256
+                // bf16 halves the task and zstd takes more (round 1's lora_B is all zeros); stories260K's LoRA tensors are so small (256
                 // entries) that the parts of a coded tensor weigh: top-20 % + int8 + zstd still sends under a sixth, int4 a fifth.
-                Assert.InRange(t.Down.Bytes, t.Down.RawBytes / 5, t.Down.RawBytes / 2 + 4096);
+                Assert.InRange(t.Down.Bytes, 1, t.Down.RawBytes / 2 + 4096);
                 Assert.InRange(t.Up.Bytes, 1, t.ClientId == "client_3" ? t.Up.RawBytes / 5 : t.Up.RawBytes / 6);
             }
         }
