@@ -18,10 +18,10 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
     private string _label = "";
     private TrainProgress? _last;
 
-    public SimulationResult Run(Func<SimulationResult> run)
+    public T Run<T>(Func<T> run)
     {
         if (!TrainingProgressView.Interactive) return run();
-        SimulationResult result = null!;
+        T result = default!;
         AnsiConsole.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
