@@ -32,7 +32,7 @@ internal static class ExperimentCommand
         {
             config, set, name, codecs, downlinks, ranks,
         };
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) =>
         {
             var overrides = parse.GetValue(set) ?? [];
             var baseSettings = Configuration.ConfigBinder.Bind<Federation.Simulation.SimulationSettings>(parse.GetValue(config), overrides);
@@ -59,7 +59,16 @@ internal static class ExperimentCommand
                 else
                 {
                     var progress = new SimulationConsole(experiment.Settings(cell).Rounds);
-                    row = progress.Run(() => experiment.Run(cell, progress));
+                    try
+                    {
+                        row = progress.Run(() => experiment.Run(cell, progress, ct));
+                    }
+                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                    {
+                        // Finished cells and the rounds this one committed stay; the same command continues from them.
+                        AnsiConsole.MarkupLine($"interrupted in cell {i + 1}/{experiment.Cells.Count}; run the same command again to continue");
+                        return Task.FromResult(130);
+                    }
                     ran++;
                 }
                 rows.Add(row);
@@ -71,7 +80,7 @@ internal static class ExperimentCommand
             AnsiConsole.Write(new Markup(Markup.Escape(CommReport.Markdown(rows, rows.Single(r => r.IsReference)))));
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(summary)}[/]");
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(experiment.Folder, "comm.md"))}, comm.csv and comm.png; {clock.Elapsed:h\\:mm\\:ss} this invocation");
-            return 0;
+            return Task.FromResult(0);
         });
         return command;
     }

@@ -69,14 +69,14 @@ public sealed class CommExperiment
         return (run.HoldsRun, run.HoldsRun && run.IsFinished, run.HoldsRun ? run.LastCompletedRound() : 0);
     }
 
-    /// <summary>Runs (or resumes, or skips when finished) one cell and returns its row.</summary>
-    public CommRow Run(GridCell cell, IRoundProgress progress)
+    /// <summary>Runs (or resumes, or skips when finished) one cell and returns its row; <paramref name="ct"/> stops it after the current step, its finished rounds kept.</summary>
+    public CommRow Run(GridCell cell, IRoundProgress progress, CancellationToken ct = default)
     {
         var settings = Settings(cell);
         var folder = CellFolder(cell);
         var run = new RunFolder(folder);
         if (run.HoldsRun) CheckSameConfig(cell, settings, run);
-        if (!run.IsFinished) SimulationEngine.Run(settings, folder, resume: run.HoldsRun, progress);
+        if (!run.IsFinished) SimulationEngine.Run(settings, folder, resume: run.HoldsRun, progress, ct);
         return Row(cell);
     }
 
