@@ -8,7 +8,7 @@ namespace Confer.Cli.Commands;
 /// <c>confer bench codec</c>: encode and decode throughput of each codec chain, on one thread, in GB/s of fp32 input,
 /// against the goals of issue 9 (≥ 1 GB/s for fp16, int8 and zstd on int8; ≥ 0.3 GB/s for top-k). The input is one
 /// 100 M-element fp32 tensor (the issue's measure) or, with <c>--adapter</c>, the update of a config-M client (LoRA r = 8
-/// on every linear layer: 56 tensors, 2.5 MB), where per-tensor overheads count.
+/// on every linear layer: 112 tensors, 2.5 MB), where per-tensor overheads count.
 /// </summary>
 internal static class BenchCodecCommand
 {
@@ -28,9 +28,9 @@ internal static class BenchCodecCommand
     public static Command Create()
     {
         var elements = new Option<long>("--elements") { Description = "elements of the fp32 tensor (ignored with --adapter)", DefaultValueFactory = _ => 100_000_000 };
-        var adapter = new Option<bool>("--adapter") { Description = "code a config-M client's update (LoRA r=8 on every linear layer, 56 tensors, 2.5 MB) instead of one tensor" };
+        var adapter = new Option<bool>("--adapter") { Description = "code a config-M client's update (LoRA r=8 on every linear layer, 112 tensors, 2.5 MB) instead of one tensor" };
         var repeats = new Option<int?>("--repeats") { Description = "timed repeats per codec after one warm-up, best reported (default 3; 50 with --adapter)" };
-        var codecs = new Option<string[]>("--codec") { Description = "codec chains to measure, e.g. 'topk:0.1 > int8 > zstd' (repeatable; default: every codec and three chains)", AllowMultipleArgumentsPerToken = true };
+        var codecs = new Option<string[]>("--codec") { Description = "codec chains to measure, e.g. 'topk:0.1 > int8 > zstd' (repeatable; default: every codec and two chains)", AllowMultipleArgumentsPerToken = true };
         var command = new Command("codec", "Encode/decode throughput of each codec chain, one thread, in GB/s of fp32 input (100 M-element tensor, or a config-M update).")
         {
             elements, adapter, repeats, codecs,
