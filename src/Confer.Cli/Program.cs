@@ -30,6 +30,7 @@ internal static class Program
     private static IEnumerable<Command> Commands() =>
     [
         SimulateCommand.Create(),
+        ExperimentCommand.Create(),
         ServerCommand.Create(),
         ClientCommand.Create(),
         ReportCommand.Create(),

@@ -4,11 +4,11 @@ namespace Confer.Cli.Commands;
 
 /// <summary>
 /// <c>confer bench</c>: throughput measurements on this machine — matmul and memory bandwidth, LoRA training,
-/// generation, federated aggregation, the deployment's transport, tokenization — each ending in a one-line summary for docs/performance.md.
+/// generation, federated aggregation, the deployment's transport, tokenization, the update codecs — each ending in a one-line summary for docs/performance.md.
 /// </summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate, transfer, clients, tokenize).")
+    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate, transfer, clients, tokenize, codec).")
     {
         BenchMatmulCommand.Create(),
         BenchTrainCommand.Create(),
@@ -17,6 +17,7 @@ internal static class BenchCommand
         BenchTransferCommand.Create(),
         BenchClientsCommand.Create(),
         BenchTokenizeCommand.Create(),
+        BenchCodecCommand.Create(),
     };
 
     /// <summary>The <c>--config</c> option shared by the model benches.</summary>

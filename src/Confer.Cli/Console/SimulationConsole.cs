@@ -18,10 +18,10 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
     private string _label = "";
     private TrainProgress? _last;
 
-    public SimulationResult Run(Func<SimulationResult> run)
+    public T Run<T>(Func<T> run)
     {
         if (!TrainingProgressView.Interactive) return run();
-        SimulationResult result = null!;
+        T result = default!;
         AnsiConsole.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
@@ -78,8 +78,12 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         var dropped = r.Dropped.Count > 0 ? $", dropped {string.Join(",", r.Dropped.Select(d => d.ClientId))}" : "";
         var global = r.GlobalLoss is { } loss ? $"global loss [bold]{loss:F4}[/] (ppl {r.GlobalPerplexity:F2}), " : "";
         Log($"round {r.Round}/{rounds}: {global}train loss {r.TrainLoss:F4}, " +
-            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Bytes(r.Up.Bytes)}, down {Bytes(r.Down.Bytes)}, {r.Seconds:F1} s");
+            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Sent(r.Up)}, down {Sent(r.Down)}, {r.Seconds:F1} s");
     }
+
+    /// <summary>Bytes that travelled, and their fp32 size when a codec shrank them.</summary>
+    private static string Sent(Confer.Federation.TransferCost cost) =>
+        cost.RawBytes == cost.Bytes ? Bytes(cost.Bytes) : $"{Bytes(cost.Bytes)} (fp32 {Bytes(cost.RawBytes)})";
 
     public static void Summary(SimulationResult r)
     {

@@ -9,6 +9,8 @@ public sealed class IdentityCodec : ITensorCodec
 
     public string Id => Name;
 
+    public bool Lossless => true;
+
     /// <summary>The same tensors: the message keeps ownership, nothing is copied.</summary>
     public NamedTensors Encode(NamedTensors tensors, CodecContext context) => tensors;
 

@@ -3,28 +3,33 @@ using Confer.Models;
 namespace Confer.Federation;
 
 /// <summary>
-/// Exact size of one transfer: parameters and bytes, counted at the tensors' own dtypes as they travel (after the
-/// message codecs; the tensor frames' few bytes of names and checksums are not counted).
+/// Exact size of one transfer: the parameters it carries, their size before any codec (<see cref="RawBytes"/>, fp32 as
+/// trained) and the bytes that travel (<see cref="Bytes"/>, after the message codecs, at the encoded tensors' own
+/// dtypes; the tensor frames' few bytes of names and checksums are not counted). Raw ÷ encoded is the codec's ratio.
 /// </summary>
-public readonly record struct TransferCost(long Parameters, long Bytes)
+public readonly record struct TransferCost(long Parameters, long RawBytes, long Bytes)
 {
-    public static TransferCost Zero => default;
-
-    /// <summary>The cost of sending every tensor of <paramref name="tensors"/>.</summary>
-    public static TransferCost Of(NamedTensors? tensors)
+    /// <summary>Tensors sent as they are: raw and encoded bytes are the same.</summary>
+    public TransferCost(long parameters, long bytes)
+        : this(parameters, bytes, bytes)
     {
-        if (tensors is null) return Zero;
-        long parameters = 0, bytes = 0;
-        foreach (var (_, t) in tensors)
-        {
-            parameters += t.numel();
-            bytes += t.numel() * t.element_size();
-        }
-        return new(parameters, bytes);
     }
 
-    /// <summary>What a task puts on the wire: its adapter and the base delta it builds on.</summary>
+    public static TransferCost Zero => default;
+
+    /// <summary>The cost of sending every tensor of <paramref name="tensors"/> as it is.</summary>
+    public static TransferCost Of(NamedTensors? tensors) => tensors is null ? Zero : new(tensors.ElementCount, tensors.ByteCount);
+
+    /// <summary>The cost of sending <paramref name="raw"/> encoded as <paramref name="encoded"/>.</summary>
+    public static TransferCost Of(NamedTensors? raw, NamedTensors? encoded) =>
+        new(raw?.ElementCount ?? 0, raw?.ByteCount ?? 0, encoded?.ByteCount ?? 0);
+
+    /// <summary>What a task puts on the wire unencoded: its adapter and the base delta it builds on.</summary>
     public static TransferCost Of(ClientTask task) => Of(task.Adapter) + Of(task.BaseDelta);
 
-    public static TransferCost operator +(TransferCost a, TransferCost b) => new(a.Parameters + b.Parameters, a.Bytes + b.Bytes);
+    /// <summary>What <paramref name="task"/> costs when it travels as <paramref name="encoded"/>.</summary>
+    public static TransferCost Of(ClientTask task, ClientTask encoded) => Of(task.Adapter, encoded.Adapter) + Of(task.BaseDelta, encoded.BaseDelta);
+
+    public static TransferCost operator +(TransferCost a, TransferCost b) =>
+        new(a.Parameters + b.Parameters, a.RawBytes + b.RawBytes, a.Bytes + b.Bytes);
 }

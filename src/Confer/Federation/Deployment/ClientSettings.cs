@@ -21,6 +21,8 @@ public sealed class ClientSettings
     [ConfigKey("max_backoff_s", "longest wait between reconnection attempts")] public double MaxBackoffSeconds { get; set; } = 30;
     [ConfigKey("log_format", "console log format: text or json")] public string LogFormat { get; set; } = "text";
     [ConfigKey("give_up_after_s", "stop when the server has been unreachable this long (0 = never)")] public double GiveUpAfterSeconds { get; set; }
+    [ConfigKey("state", "folder for what this client keeps between rounds (error-feedback residuals of a top-k uplink), so a restarted client continues exactly; empty = memory only")]
+    public string State { get; set; } = "";
 
     /// <summary>Checks the keys and returns the token (from <see cref="Token"/> or <see cref="TokenFile"/>).</summary>
     public string Validate()

@@ -239,8 +239,29 @@ public sealed class DeployedClient : IDisposable
             training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
         var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
         var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
-        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), MessageStages.For(run)), data.Train.Count);
+        var pipeline = MessageStages.For(run, ClientState(run, join));
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), pipeline), data.Train.Count,
+            pipeline.Stages.OfType<Compression.CodecStage>().Select(c => c.ClientState).OfType<IDisposable>().FirstOrDefault());
         return (_session, data.Train.Count);
+    }
+
+    /// <summary>
+    /// Where this client keeps state between rounds: under <c>state</c>, in a folder per run (the fingerprint of the
+    /// run's config), so a restarted client continues the run it left and a new run never inherits another's residuals.
+    /// </summary>
+    private IClientStateStore ClientState(SimulationSettings run, JoinReply join)
+    {
+        if (_settings.State.Length > 0)
+        {
+            var runId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(join.RunConfigYaml)))[..16];
+            var store = new FolderClientStateStore(Path.Combine(_settings.State, runId));
+            AtomicFile.RemoveLeftovers(store.Root);
+            return store;
+        }
+        if (run.Codecs().Uplink(join.ClientId).KeepsClientState)
+            _log.LogWarning("The run's uplink codec keeps error-feedback residuals between rounds, but no state folder is set: a restart of this client " +
+                            "loses them (their mass is never sent). Set state: <folder> to keep them.");
+        return new MemoryClientStateStore();
     }
 
     private static bool IsConnectionFailure(Exception e) =>
@@ -265,7 +286,7 @@ public sealed class DeployedClient : IDisposable
 
     public void Dispose() => _session?.Dispose();
 
-    private sealed class Session(string runYaml, string clientId, ClientRunner runner, int trainingExamples) : IDisposable
+    private sealed class Session(string runYaml, string clientId, ClientRunner runner, int trainingExamples, IDisposable? state) : IDisposable
     {
         public string RunYaml { get; } = runYaml;
         public string ClientId { get; } = clientId;
@@ -276,6 +297,7 @@ public sealed class DeployedClient : IDisposable
         {
             Runner.Model.Dispose();
             Runner.Model.Model.Dispose();
+            state?.Dispose();
         }
     }
 }

@@ -49,6 +49,7 @@ public static class FederationServer
             throw new ConfigException($"state '{server.State}': no clients are enrolled; issue tokens first with `confer token add <client-id> --state {server.State}`.");
         if (server.MinAvailableClients > clientIds.Count)
             throw new ConfigException($"min_available_clients: {server.MinAvailableClients} is more than the {clientIds.Count} enrolled clients; no round could ever start. Enrol more clients or lower it.");
+        run.Codecs().CheckClients(clientIds, $"state '{server.State}' (enrolled clients)");
         var yaml = ConfigBinder.ToYaml(run);
         CheckSameRun(store, yaml, server.State);
 

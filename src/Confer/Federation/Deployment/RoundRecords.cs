@@ -28,10 +28,12 @@ internal static class RoundRecords
                 metric.ExecuteNonQuery();
             }
         using (var traffic = connection.Command(
-                   "INSERT INTO round_traffic (round, client_id, params_down, bytes_down, params_up, bytes_up) VALUES ($round, $client, $pd, $bd, $pu, $bu)"))
+                   "INSERT INTO round_traffic (round, client_id, params_down, bytes_down, params_up, bytes_up, raw_bytes_down, raw_bytes_up) " +
+                   "VALUES ($round, $client, $pd, $bd, $pu, $bu, $rd, $ru)"))
             foreach (var t in r.Traffic)
             {
-                traffic.Bind(("$round", r.Round), ("$client", t.ClientId), ("$pd", t.Down.Parameters), ("$bd", t.Down.Bytes), ("$pu", t.Up.Parameters), ("$bu", t.Up.Bytes));
+                traffic.Bind(("$round", r.Round), ("$client", t.ClientId), ("$pd", t.Down.Parameters), ("$bd", t.Down.Bytes), ("$pu", t.Up.Parameters), ("$bu", t.Up.Bytes),
+                    ("$rd", t.Down.RawBytes), ("$ru", t.Up.RawBytes));
                 traffic.ExecuteNonQuery();
             }
         using var evaluation = connection.Command("INSERT INTO round_evaluations (round, client_id, loss, examples) VALUES ($round, $client, $loss, $examples)");
@@ -110,13 +112,14 @@ internal static class RoundRecords
     {
         var traffic = new Dictionary<int, List<ClientTraffic>>();
         using var command = connection.Command(
-            "SELECT round, client_id, params_down, bytes_down, params_up, bytes_up FROM round_traffic ORDER BY round, client_id");
+            "SELECT round, client_id, params_down, bytes_down, params_up, bytes_up, raw_bytes_down, raw_bytes_up FROM round_traffic ORDER BY round, client_id");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var round = reader.GetInt32(0);
             if (!traffic.TryGetValue(round, out var list)) traffic[round] = list = [];
-            list.Add(new ClientTraffic(round, reader.GetString(1), new TransferCost(reader.GetInt64(2), reader.GetInt64(3)), new TransferCost(reader.GetInt64(4), reader.GetInt64(5))));
+            list.Add(new ClientTraffic(round, reader.GetString(1), new TransferCost(reader.GetInt64(2), reader.GetInt64(6), reader.GetInt64(3)),
+                new TransferCost(reader.GetInt64(4), reader.GetInt64(7), reader.GetInt64(5))));
         }
         return traffic;
     }

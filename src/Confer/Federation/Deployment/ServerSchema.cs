@@ -8,7 +8,7 @@ namespace Confer.Federation.Deployment;
 /// </summary>
 internal static class ServerSchema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     // Times are StoreTime stamps. A revoked client keeps its row (enrolment order, audit) but loses its token hash.
     private const string Tables = """
@@ -45,6 +45,8 @@ internal static class ServerSchema
             bytes_down INTEGER NOT NULL,
             params_up INTEGER NOT NULL,
             bytes_up INTEGER NOT NULL,
+            raw_bytes_down INTEGER NOT NULL,
+            raw_bytes_up INTEGER NOT NULL,
             PRIMARY KEY (round, client_id));
         CREATE TABLE IF NOT EXISTS round_evaluations (
             round INTEGER NOT NULL REFERENCES rounds(round),
@@ -82,8 +84,17 @@ internal static class ServerSchema
                 throw new InvalidDataException($"{path} has schema version {found}, written by a newer Confer than this one " +
                                                $"(which knows version {Version}). Upgrade Confer, or use another --state folder.");
             case 1L:
-                // Version 2 records each round's example count, traffic and client evaluations (new tables above).
+                // Version 2 records each round's example count, traffic and client evaluations (new tables above, created
+                // in their current form).
                 read.CommandText = $"ALTER TABLE rounds ADD COLUMN examples INTEGER NOT NULL DEFAULT 0; UPDATE schema_version SET version = {Version}";
+                read.ExecuteNonQuery();
+                break;
+            case 2L:
+                // Version 3 records the traffic's fp32 size before the codecs. Before it only the identity codec
+                // existed, so what travelled was raw.
+                read.CommandText = "ALTER TABLE round_traffic ADD COLUMN raw_bytes_down INTEGER NOT NULL DEFAULT 0; " +
+                                   "ALTER TABLE round_traffic ADD COLUMN raw_bytes_up INTEGER NOT NULL DEFAULT 0; " +
+                                   $"UPDATE round_traffic SET raw_bytes_down = bytes_down, raw_bytes_up = bytes_up; UPDATE schema_version SET version = {Version}";
                 read.ExecuteNonQuery();
                 break;
         }

@@ -1,4 +1,5 @@
 using Confer.Compression;
+using Confer.Federation.Clients;
 using Confer.Federation.Simulation;
 
 namespace Confer.Federation.Messages;
@@ -10,6 +11,8 @@ namespace Confer.Federation.Messages;
 /// </summary>
 public static class MessageStages
 {
-    public static MessagePipeline For(SimulationSettings s) =>
-        new([new CodecStage(CodecRegistry.Create(s.UplinkCodec, "uplink_codec"), CodecRegistry.Create(s.DownlinkCodec, "downlink_codec"), s.Seed)]);
+    /// <param name="s">The run's settings.</param>
+    /// <param name="clientState">Where the clients of this process keep state between rounds (error feedback); null on a server.</param>
+    public static MessagePipeline For(SimulationSettings s, IClientStateStore? clientState = null) =>
+        new([new CodecStage(s.Codecs(), s.Seed, clientState)]);
 }

@@ -105,8 +105,15 @@ internal static class ReportHtml
         if (m.CentralizedLoss is { } central) table.Row("Centralized baseline loss", Loss(central));
         if (m.MeanLocalOnlyLoss is { } local) table.Row("Local-only baseline loss (mean)", Loss(local));
         return table
-            .Row("Total bytes up", $"{BytesExact(m.Rounds.Sum(r => r.BytesUp))}, {Count(m.Rounds.Sum(r => r.ParamsUp))} parameters")
-            .Row("Total bytes down", $"{BytesExact(m.Rounds.Sum(r => r.BytesDown))}, {Count(m.Rounds.Sum(r => r.ParamsDown))} parameters");
+            .Row("Total bytes up", Transfer(m.Rounds.Sum(r => r.BytesUp), m.Rounds.Sum(r => r.RawUp), m.Rounds.Sum(r => r.ParamsUp)))
+            .Row("Total bytes down", Transfer(m.Rounds.Sum(r => r.BytesDown), m.Rounds.Sum(r => r.RawDown), m.Rounds.Sum(r => r.ParamsDown)));
+    }
+
+    /// <summary>Bytes sent, with the fp32 size before the codecs and the ratio when a codec changed it.</summary>
+    private static string Transfer(long bytes, long raw, long parameters)
+    {
+        var sent = $"{BytesExact(bytes)}, {Count(parameters)} parameters";
+        return raw == bytes || bytes == 0 ? sent : $"{sent}; {Bytes(raw)} as fp32 before the codecs ({(double)raw / bytes:F1}× smaller on the wire)";
     }
 
     private static HtmlTable LocalOnly(RunMetrics m)
@@ -135,16 +142,16 @@ internal static class ReportHtml
     /// <summary>One row per client of the run — a client never selected has zeros — so a skewed selection is visible.</summary>
     private static HtmlTable Traffic(IReadOnlyList<TrafficEntry> traffic, IReadOnlyList<string> clientIds)
     {
-        var table = new HtmlTable(["client", "rounds", "params down", "bytes down", "params up", "bytes up"]);
+        var table = new HtmlTable(["client", "rounds", "params down", "raw down (fp32)", "bytes down", "params up", "raw up (fp32)", "bytes up"]);
         var byClient = traffic.ToLookup(t => t.Client, StringComparer.Ordinal);
         foreach (var client in clientIds.Union(byClient.Select(g => g.Key), StringComparer.Ordinal).Order(ClientIdComparer.Instance))
         {
             var g = byClient[client].ToList();
-            table.Row(client, Count(g.Select(t => t.Round).Distinct().Count()), Count(g.Sum(t => t.ParamsDown)), Bytes(g.Sum(t => t.BytesDown)),
-                Count(g.Sum(t => t.ParamsUp)), Bytes(g.Sum(t => t.BytesUp)));
+            table.Row(client, Count(g.Select(t => t.Round).Distinct().Count()), Count(g.Sum(t => t.ParamsDown)), Bytes(g.Sum(t => t.RawBytesDown)),
+                Bytes(g.Sum(t => t.BytesDown)), Count(g.Sum(t => t.ParamsUp)), Bytes(g.Sum(t => t.RawBytesUp)), Bytes(g.Sum(t => t.BytesUp)));
         }
-        return table.TotalRow("total", "", Count(traffic.Sum(t => t.ParamsDown)), Bytes(traffic.Sum(t => t.BytesDown)),
-            Count(traffic.Sum(t => t.ParamsUp)), Bytes(traffic.Sum(t => t.BytesUp)));
+        return table.TotalRow("total", "", Count(traffic.Sum(t => t.ParamsDown)), Bytes(traffic.Sum(t => t.RawBytesDown)), Bytes(traffic.Sum(t => t.BytesDown)),
+            Count(traffic.Sum(t => t.ParamsUp)), Bytes(traffic.Sum(t => t.RawBytesUp)), Bytes(traffic.Sum(t => t.BytesUp)));
     }
 
     /// <summary>The settings a reader needs to interpret the numbers; every key is in config.yaml (or server.db).</summary>

@@ -22,7 +22,9 @@ internal sealed record RoundEntry(
     double Seconds,
     IReadOnlyList<string>? Selected = null,
     IReadOnlyDictionary<string, string>? DroppedReasons = null,
-    IReadOnlyDictionary<string, double>? Metrics = null)
+    IReadOnlyDictionary<string, double>? Metrics = null,
+    long? RawBytesUp = null,
+    long? RawBytesDown = null)
 {
     /// <summary>The engine's record of this round, with its traffic and client evaluations.</summary>
     public RoundRecord ToRecord(IEnumerable<TrafficEntry> traffic, IEnumerable<ClientEvalEntry> evaluations)
@@ -35,7 +37,7 @@ internal sealed record RoundEntry(
         var dropped = (Dropped ?? []).Select(id => new DroppedClient(id, DroppedReasons?.GetValueOrDefault(id) ?? "")).ToList();
         return new RoundRecord(Round, Selected ?? [.. aggregated.Concat(dropped.Select(d => d.ClientId)).Distinct().Order(StringComparer.Ordinal)],
             aggregated, dropped, Examples, metrics,
-            [.. traffic.Select(e => new ClientTraffic(e.Round, e.Client, new TransferCost(e.ParamsDown, e.BytesDown), new TransferCost(e.ParamsUp, e.BytesUp)))],
+            [.. traffic.Select(e => e.ToTraffic())],
             [.. evaluations.Where(e => e.LocalLoss is not null).Select(e => new ClientEvaluation(e.Client, e.LocalLoss!.Value, e.LocalExamples))],
             Seconds);
     }
@@ -44,5 +46,10 @@ internal sealed record RoundEntry(
     public static RoundEntry From(RoundRecord r) => new(
         r.Round, r.GlobalLoss, r.GlobalPerplexity, r.TrainLoss, r.Aggregated, [.. r.Dropped.Select(d => d.ClientId)], r.Examples,
         r.Up.Bytes, r.Down.Bytes, r.Up.Parameters, r.Down.Parameters, r.Seconds, r.Selected,
-        r.Dropped.ToDictionary(d => d.ClientId, d => d.Reason, StringComparer.Ordinal), r.Metrics);
+        r.Dropped.ToDictionary(d => d.ClientId, d => d.Reason, StringComparer.Ordinal), r.Metrics, r.Up.RawBytes, r.Down.RawBytes);
+
+    /// <summary>fp32 bytes before the codecs (runs from before codecs existed sent them raw).</summary>
+    public long RawUp => RawBytesUp ?? BytesUp;
+
+    public long RawDown => RawBytesDown ?? BytesDown;
 }

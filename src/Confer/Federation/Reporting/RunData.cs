@@ -50,7 +50,7 @@ internal sealed record RunData(string Folder, RunInfo Info, RunMetrics Metrics, 
         var metrics = new RunMetrics([.. records.Select(RoundEntry.From)],
             [.. records.SelectMany(r => r.ClientEvaluations.Select(e => new ClientEvalEntry(r.Round, e.ClientId, e.Loss, e.Examples)))], []);
         var traffic = records.SelectMany(r => r.Traffic)
-            .Select(t => new TrafficEntry(t.Round, t.ClientId, t.Down.Parameters, t.Down.Bytes, t.Up.Parameters, t.Up.Bytes)).ToList();
+            .Select(TrafficEntry.From).ToList();
         return new RunData(folder, info, metrics, null, traffic, SettingsOf(run), [.. store.Clients().Select(c => c.Id)]);
     }
 

@@ -148,7 +148,7 @@ public sealed class RoundDriver
             {
                 var encoded = _pipeline.EncodeTask(task);
                 wire.Add(encoded);
-                ledger.RecordDownlink(task.ClientId, TransferCost.Of(encoded));
+                ledger.RecordDownlink(task.ClientId, TransferCost.Of(task, encoded));
             }
             _progress.Phase("training", round);
             var exchange = new Exchange(round, attempt, TaskKind.Train, wire, u => AdmitUpdate(u, sent[u.ClientId], ledger));
@@ -169,12 +169,14 @@ public sealed class RoundDriver
     /// </summary>
     private ClientUpdate AdmitUpdate(ClientUpdate wire, ClientTask task, TrafficLedger ledger)
     {
-        ledger.RecordUplink(wire.ClientId, TransferCost.Of(wire.Adapter));
+        // What travelled counts even when the update is refused; its raw size is known once it decodes.
+        var cost = TransferCost.Of(wire.Adapter);
         ClientUpdate? update = null;
         try
         {
             ReportBounds.CheckTraining(wire, _s.MaxClientRecords);
             update = _pipeline.DecodeUpdate(wire, task);
+            cost = TransferCost.Of(update.Adapter, wire.Adapter);
             lock (_strategyLock) _strategy.CheckUpdate(update);
             if (UpdateNormBound.Violation(update.Adapter, task.Adapter, _s.MaxUpdateNorm) is { } violation)
                 throw new InvalidClientUpdateException(wire.ClientId, violation);
@@ -185,6 +187,10 @@ public sealed class RoundDriver
         {
             MessageTensors.Release(update, wire);
             throw;
+        }
+        finally
+        {
+            ledger.RecordUplink(wire.ClientId, cost);
         }
     }
 

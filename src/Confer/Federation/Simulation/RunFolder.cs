@@ -33,6 +33,9 @@ public sealed class RunFolder : IRunStore
     public string CheckpointFile => Combine("checkpoint.json");
     public string FinalFolder => RunLayout.FinalFolder(Folder);
 
+    /// <summary>What the simulated clients keep between rounds (<see cref="Clients.FolderClientStateStore"/>): a folder per client.</summary>
+    public string ClientStateFolder => Combine("clients");
+
     /// <summary>True when the folder holds a run (a fresh run must not write into it).</summary>
     public bool HoldsRun => File.Exists(RunFile) || File.Exists(CheckpointFile);
 
@@ -134,9 +137,9 @@ public sealed class RunFolder : IRunStore
     {
         var rows = Rounds().Select(r => string.Join(',',
             r.Round, F(r.GlobalLoss), F(r.GlobalPerplexity), F(r.TrainLoss), r.Aggregated.Count, r.Examples,
-            r.Up.Parameters, r.Up.Bytes, r.Down.Parameters, r.Down.Bytes, F(r.Seconds)));
+            r.Up.Parameters, r.Up.RawBytes, r.Up.Bytes, r.Down.Parameters, r.Down.RawBytes, r.Down.Bytes, F(r.Seconds)));
         AtomicFile.WriteAllText(MetricsCsv,
-            "round,global_loss,global_perplexity,train_loss,clients,examples,params_up,bytes_up,params_down,bytes_down,seconds\n" +
+            "round,global_loss,global_perplexity,train_loss,clients,examples,params_up,raw_bytes_up,bytes_up,params_down,raw_bytes_down,bytes_down,seconds\n" +
             string.Concat(rows.Select(r => r + "\n")));
     }
 
@@ -150,9 +153,8 @@ public sealed class RunFolder : IRunStore
         var exists = File.Exists(TrafficCsv);
         using var stream = new FileStream(TrafficCsv, FileMode.Append, FileAccess.Write, FileShare.Read);
         using var writer = new StreamWriter(stream);
-        if (!exists) writer.WriteLine("round,client,params_down,bytes_down,params_up,bytes_up");
-        foreach (var e in entries)
-            writer.WriteLine($"{e.Round},{e.ClientId},{e.Down.Parameters},{e.Down.Bytes},{e.Up.Parameters},{e.Up.Bytes}");
+        if (!exists) writer.WriteLine(TrafficEntry.Header);
+        foreach (var e in entries) writer.WriteLine(TrafficEntry.From(e).ToCsv());
         writer.Flush();
         stream.Flush(flushToDisk: true);
     }
@@ -164,6 +166,7 @@ public sealed class RunFolder : IRunStore
         ["dropped"] = Ids(r.Dropped.Select(d => d.ClientId)),
         ["dropped_reasons"] = new JsonObject(r.Dropped.Select(d => KeyValuePair.Create(d.ClientId, (JsonNode?)d.Reason))),
         ["examples"] = r.Examples, ["bytes_up"] = r.Up.Bytes, ["bytes_down"] = r.Down.Bytes,
+        ["raw_bytes_up"] = r.Up.RawBytes, ["raw_bytes_down"] = r.Down.RawBytes,
         ["params_up"] = r.Up.Parameters, ["params_down"] = r.Down.Parameters, ["seconds"] = r.Seconds,
         ["metrics"] = new JsonObject(r.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => KeyValuePair.Create(m.Key, (JsonNode?)m.Value))),
     };

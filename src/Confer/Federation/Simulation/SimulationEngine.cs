@@ -51,6 +51,7 @@ public sealed class SimulationEngine : IDisposable
         _data = FederatedData.Load(settings, tokenizer);
         _training = settings.ToTrainerOptions((int)_padId);
         _clients = [.. _data.Clients.Select(c => new FederatedClient(c, _training, settings.LoraDropout, settings.Seed, settings.EvalBatchSize))];
+        settings.Codecs().CheckClients([.. _clients.Select(c => c.Id)], "this simulation");
     }
 
     /// <summary>Runs (or resumes) the experiment in <paramref name="runFolder"/> and returns its summary.</summary>
@@ -101,7 +102,8 @@ public sealed class SimulationEngine : IDisposable
     {
         // Everything that can refuse the settings is built before the run folder is written.
         using var strategy = StrategySetup.Create(_s, _clientModel, [.. _clients.Select(c => c.Id)]);
-        var pipeline = MessageStages.For(_s);
+        // The clients' state between rounds (error-feedback residuals) lives in the run folder, so --resume continues it.
+        var pipeline = MessageStages.For(_s, new FolderClientStateStore(run.ClientStateFolder));
         var pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
         var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
         var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),

@@ -67,8 +67,14 @@ public sealed class SimulationSettings
     [ConfigKey("max_update_norm", "refuse an update whose change of any tensor has an L2 norm above this (0 = off)")] public double MaxUpdateNorm { get; set; }
     [ConfigKey("max_client_weight", "largest aggregation weight p_k one client can get in a round (unset = no cap; the rest is shared by example count)")]
     public double? MaxClientWeight { get; set; }
-    [ConfigKey("uplink_codec", "how updates are encoded on the way to the server (identity = fp32 as trained)")] public string UplinkCodec { get; set; } = "identity";
-    [ConfigKey("downlink_codec", "how tasks are encoded on the way to the clients (identity = fp32)")] public string DownlinkCodec { get; set; } = "identity";
+    [ConfigKey("uplink_codec", "how updates travel to the server: a codec chain, e.g. 'topk:0.1 > int8 > zstd' (identity = fp32 as trained; stages: topk, sparse-lora, fp16, bf16, int8, int4, int2, zstd)")]
+    public string UplinkCodec { get; set; } = "identity";
+    [ConfigKey("downlink_codec", "how tasks (global adapter, merged ΔW) travel to the clients: a codec chain, e.g. 'bf16 > zstd' (identity = fp32)")]
+    public string DownlinkCodec { get; set; } = "identity";
+    [ConfigKey("uplink_codec_by_client", "per-client uplink chains that replace uplink_codec, e.g. [client_3=identity, client_7=int4 > zstd]")]
+    public string[] UplinkCodecByClient { get; set; } = [];
+    [ConfigKey("downlink_codec_by_client", "per-client downlink chains that replace downlink_codec, e.g. [client_3=bf16]")]
+    public string[] DownlinkCodecByClient { get; set; } = [];
     [ConfigKey("eval_batch_size", "batch size for evaluation")] public int EvalBatchSize { get; set; } = 16;
     [ConfigKey("baselines", "which baselines to run: local, centralized")] public string[] Baselines { get; set; } = ["local", "centralized"];
     [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = matched: local-only rounds × local_steps, centralized the federation's total client steps)")] public int BaselineSteps { get; set; }
@@ -82,6 +88,9 @@ public sealed class SimulationSettings
         WeightDecay = WeightDecay, MaxGradNorm = MaxGradNorm > 0 ? MaxGradNorm : null,
         PadTokenId = padTokenId, LogEvery = 1,
     };
+
+    /// <summary>The codec chains of every client and direction (the server and each client build the same plan).</summary>
+    public Compression.CodecPlan Codecs() => new(UplinkCodec, DownlinkCodec, UplinkCodecByClient, DownlinkCodecByClient);
 
     public void Validate()
     {
@@ -99,8 +108,7 @@ public sealed class SimulationSettings
         Require(ShardsPerClient >= 1, "shards_per_client", "≥ 1");
         Require(EvalEvery >= 0 && ClientEvalEvery >= 0 && MaxUpdateNorm >= 0, "eval_every/client_eval_every/max_update_norm", "≥ 0");
         Require(MaxClientWeight is null or (> 0 and <= 1), "max_client_weight", "in (0, 1]");
-        Compression.CodecRegistry.Create(UplinkCodec, "uplink_codec");
-        Compression.CodecRegistry.Create(DownlinkCodec, "downlink_codec");
+        Codecs();
         OneOf("strategy", Strategy, Strategies.StrategyRegistry.Names);
         OneOf("scheduler", Scheduler, Scheduling.SchedulerRegistry.Names);
         OneOf("allocation", Allocation, [.. Federation.Allocation.AllocatorRegistry.Names, "natural"]);
