@@ -7,13 +7,13 @@ using Confer.Training.Generation;
 
 namespace Confer.Cli.Commands;
 
-/// <summary><c>confer generate</c>: prompt in, text out, from a model folder and optionally a PEFT adapter.</summary>
+/// <summary><c>confer generate</c>: prompt in, text out, from a model folder and optionally an adapter folder (LoRA, prompt tuning, bottleneck).</summary>
 internal static class GenerateCommand
 {
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var adapter = new Option<string?>("--adapter") { Description = "PEFT adapter folder to apply (adapter_config.json + adapter_model.safetensors)" };
+        var adapter = new Option<string?>("--adapter") { Description = "adapter folder to apply: PEFT LORA or PROMPT_TUNING, or Confer BOTTLENECK (adapter_config.json + adapter_model.safetensors)" };
         var prompt = new Option<string[]>("--prompt", "-p") { Description = "prompt text (repeat for a batch); reads stdin lines when omitted", AllowMultipleArgumentsPerToken = false };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate per prompt", DefaultValueFactory = _ => 128 };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0 };
@@ -22,7 +22,7 @@ internal static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "stop string (repeatable)" };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
-        var command = new Command("generate", "Generate text from a prompt with a model folder (and optional LoRA adapter).")
+        var command = new Command("generate", "Generate text from a prompt with a model folder (and optional LoRA, prompt-tuning or bottleneck adapter).")
         {
             model, adapter, prompt, maxNew, temperature, topK, topP, stop, seed, device,
         };
@@ -31,7 +31,7 @@ internal static class GenerateCommand
             var dev = Runtime.DeviceSelector.Parse(parse.GetValue(device)!);
             var folder = parse.GetValue(model)!;
             using var llm = ModelFactory.LoadCausalLM(folder, device: dev);
-            if (parse.GetValue(adapter) is { } adapterFolder) PeftAdapter.Load(adapterFolder, llm);
+            if (parse.GetValue(adapter) is { } adapterFolder) PeftAdapter.LoadAny(adapterFolder, llm);
             var tokenizer = TextTokenizer.FromPretrained(folder);
             var prompts = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadStdin();
             var options = new GenerationOptions

@@ -77,8 +77,10 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         if (_rounds is not null) _rounds.Value = r.Round;
         var dropped = r.Dropped.Count > 0 ? $", dropped {string.Join(",", r.Dropped.Select(d => d.ClientId))}" : "";
         var global = r.GlobalLoss is { } loss ? $"global loss [bold]{loss:F4}[/] (ppl {r.GlobalPerplexity:F2}), " : "";
+        // With a simulated network, the round's simulated wall-clock next to the real time it took here.
+        var simulated = r.Metric(MetricNames.SimulatedSeconds) is { } sim ? $"simulated {sim:F1} s, real " : "";
         Log($"round {r.Round}/{rounds}: {global}train loss {r.TrainLoss:F4}, " +
-            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Bytes(r.Up.Bytes)}, down {Bytes(r.Down.Bytes)}, {r.Seconds:F1} s");
+            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Bytes(r.Up.Bytes)}, down {Bytes(r.Down.Bytes)}, {simulated}{r.Seconds:F1} s");
     }
 
     public static void Summary(SimulationResult r)
@@ -90,7 +92,8 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         if (r.LocalOnlyMeanLoss is { } local) table.AddRow("local-only (mean over clients)", $"{local:F4}", $"{Math.Exp(local):F2}");
         if (r.CentralizedLoss is { } central) table.AddRow("centralized (pooled data)", $"{central:F4}", $"{Math.Exp(central):F2}");
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s");
+        AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s" +
+                               (r.SimulatedSeconds is { } sim ? $"; simulated wall-clock {sim:F0} s" : ""));
         if (r.LocalOnlyMeanLoss is { } l && r.GlobalLoss is { } g)
             AnsiConsole.MarkupLine(g < l
                 ? $"[green]federated beats local-only[/] on the global test set by {l - g:F4} nats/token"

@@ -239,7 +239,7 @@ public sealed class DeployedClient : IDisposable
             training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
         var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
         var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
-        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), MessageStages.For(run)), data.Train.Count);
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.CreateTuner()), MessageStages.For(run)), data.Train.Count);
         return (_session, data.Train.Count);
     }
 

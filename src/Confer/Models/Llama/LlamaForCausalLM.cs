@@ -77,9 +77,14 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
         Checkpoint.Save(this, folder, dtype, maxShardBytes, ignore: IsAdapterKey);
     }
 
-    private static bool IsAdapterKey(string key) => key.Contains(".lora_", StringComparison.Ordinal);
+    /// <summary>Tensors of an attached PEFT add-on (LoRA, soft prompt, bottleneck adapters): never part of a base checkpoint.</summary>
+    private static bool IsAdapterKey(string key) => Peft.PeftKeys.IsAddOnParameter(key);
 
     public override int LayerCount => model.LayerCount;
+
+    public override int AttentionHeads => Config.NumAttentionHeads;
+
+    public override Embedding InputEmbeddings => model.Embeddings;
 
     public override CausalLMOutput forward(CausalLMInput input)
     {
