@@ -36,7 +36,7 @@ public sealed class SimulationSettings
     [ConfigKey("strategy", "fedavg | fedprox | fedavgm | fedadagrad | fedadam | fedyogi | flora | ffa-lora | flexlora | hetlora, or a name given to StrategyRegistry.Register")]
     public string Strategy { get; set; } = "fedavg";
     [ConfigKey("rounds", "communication rounds")] public int Rounds { get; set; } = 5;
-    [ConfigKey("scheduler", "uniform | all | round-robin, or a name given to SchedulerRegistry.Register")] public string Scheduler { get; set; } = "uniform";
+    [ConfigKey("scheduler", "uniform | all | round-robin | deadline (selects clients predicted to make round_deadline_s), or a name given to SchedulerRegistry.Register")] public string Scheduler { get; set; } = "uniform";
     [ConfigKey("fraction", "share of clients selected per round")] public double Fraction { get; set; } = 0.3;
     [ConfigKey("min_clients", "minimum clients per round")] public int MinClients { get; set; } = 1;
 
