@@ -22,8 +22,24 @@ public static class PeftAdapter
         Save(folder, tensors, config);
     }
 
-    /// <summary>Saves adapter tensors held outside a model (e.g. a server's global adapter).</summary>
-    public static void Save(string folder, NamedTensors tensors, LoraConfig config) => Write(folder, tensors, config.ToJson());
+    /// <summary>
+    /// Saves adapter tensors held outside a model (e.g. a server's global adapter). A base_model_name_or_path that names
+    /// a model folder on this machine is recorded as that model's own name (see <see cref="BaseModelName"/>), so the
+    /// file means the same thing elsewhere.
+    /// </summary>
+    public static void Save(string folder, NamedTensors tensors, LoraConfig config)
+    {
+        string? baseName = config.BaseModelNameOrPath;
+        config.BaseModelNameOrPath = BaseModelName.Of(baseName);
+        try
+        {
+            Write(folder, tensors, config.ToJson());
+        }
+        finally
+        {
+            config.BaseModelNameOrPath = baseName;
+        }
+    }
 
     /// <summary>Writes <c>adapter_model.safetensors</c> (PEFT's <c>format: pt</c> metadata) and <c>adapter_config.json</c>.</summary>
     public static void Write(string folder, NamedTensors tensors, string configJson)

@@ -42,7 +42,7 @@ public sealed class BottleneckTuner(int size, AdapterPlacement placement, Adapte
         var layers = tensors.Names.Select(LayerOf).Distinct().ToList();
         var config = new BottleneckConfig
         {
-            BaseModelNameOrPath = info.BaseModel, HiddenSize = (int)tensors[downKey].shape[1], BottleneckSize = (int)tensors[downKey].shape[0],
+            BaseModelNameOrPath = BaseModelName.Of(info.BaseModel), HiddenSize = (int)tensors[downKey].shape[1], BottleneckSize = (int)tensors[downKey].shape[0],
             Placement = placement.ToString().ToLowerInvariant(), NonLinearity = activation.ToString().ToLowerInvariant(),
             LayersToTransform = info.Layers is { } all && layers.Count == all ? null : layers,
         };

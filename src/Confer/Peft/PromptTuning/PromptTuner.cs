@@ -56,7 +56,7 @@ public sealed class PromptTuner(int virtualTokens, PromptInit init) : PeftTuner
         var prompt = tensors[PeftKeys.PromptEmbeddings];
         var config = new PromptTuningConfig
         {
-            BaseModelNameOrPath = info.BaseModel, NumVirtualTokens = (int)prompt.shape[0], TokenDim = (int)prompt.shape[1],
+            BaseModelNameOrPath = BaseModelName.Of(info.BaseModel), NumVirtualTokens = (int)prompt.shape[0], TokenDim = (int)prompt.shape[1],
             NumLayers = info.Layers, NumAttentionHeads = info.AttentionHeads, PromptTuningInit = PromptTuningConfig.InitName(init),
         };
         PeftAdapter.Write(folder, tensors, config.ToJson());

@@ -41,7 +41,7 @@ public class HeterogeneousSimulationTests : IClassFixture<SimulationEngineTests.
         using var dir = new TempDir();
         var settings = Settings(dir.Path, 2);
         settings.ClientDevices = ["hospital-fibre jitter=0 dropout=0", "clinic-dsl jitter=0 dropout=0", "phone-4g jitter=0 dropout=0"];
-        var result = SimulationEngine.Run(settings, dir.File("t"), resume: false);
+        var result = SimulationEngine.Run(settings, dir.File("t"), resume: false, ct: TestContext.Current.CancellationToken);
         // (speed, up Mbit/s, down Mbit/s, RTT ms) of hospital-fibre, clinic-dsl and phone-4g, by client index mod 3.
         (double Speed, double Up, double Down, double Rtt)[] devices = [(1, 300, 300, 10), (0.5, 1, 20, 30), (0.1, 5, 17, 35)];
         foreach (var record in new RunFolder(result.RunFolder).Rounds().Where(r => r.Round > 0))
@@ -73,10 +73,10 @@ public class HeterogeneousSimulationTests : IClassFixture<SimulationEngineTests.
             s.ClientDevices = ["home-cable dropout=0.3", "phone-4g dropout=0.3"];
             return s;
         }
-        var straight = SimulationEngine.Run(Config(), dir.File("straight"), resume: false);
+        var straight = SimulationEngine.Run(Config(), dir.File("straight"), resume: false, ct: TestContext.Current.CancellationToken);
 
         var crashed = dir.File("crashed");
-        SimulationEngine.Run(Config(), crashed, resume: false);
+        SimulationEngine.Run(Config(), crashed, resume: false, ct: TestContext.Current.CancellationToken);
         var folder = new RunFolder(crashed);
         File.WriteAllText(folder.CheckpointFile, "{\"round\": 2}");
         var run = JsonNode.Parse(File.ReadAllText(folder.RunFile))!.AsObject();
@@ -84,7 +84,7 @@ public class HeterogeneousSimulationTests : IClassFixture<SimulationEngineTests.
         File.WriteAllText(folder.RunFile, run.ToJsonString());
         Directory.Delete(RunLayout.RoundFolder(crashed, 3), recursive: true);
         Directory.Delete(folder.FinalFolder, recursive: true);
-        var resumed = SimulationEngine.Run(Config(), crashed, resume: true);
+        var resumed = SimulationEngine.Run(Config(), crashed, resume: true, ct: TestContext.Current.CancellationToken);
 
         static IEnumerable<string> Rounds(string run) => new RunFolder(run).Rounds().Select(r =>
             $"{r.Round}:{string.Join(",", r.Selected)}|{string.Join(",", r.Aggregated)}|{string.Join(";", r.Dropped.Select(d => d.ClientId + "=" + d.Reason))}" +
@@ -111,7 +111,7 @@ public class HeterogeneousSimulationTests : IClassFixture<SimulationEngineTests.
         settings.Scheduler = "deadline";
         settings.RoundDeadlineSeconds = 5;
         settings.Fraction = 1;
-        var result = SimulationEngine.Run(settings, dir.File("t"), resume: false);
+        var result = SimulationEngine.Run(settings, dir.File("t"), resume: false, ct: TestContext.Current.CancellationToken);
         var rounds = new RunFolder(result.RunFolder).Rounds().Where(r => r.Round > 0).ToList();
         var first = rounds[0];
         Assert.Contains("client_9", first.Selected);
@@ -137,7 +137,7 @@ public class HeterogeneousSimulationTests : IClassFixture<SimulationEngineTests.
         settings.PeftMethod = Enum.Parse<PeftMethod>(method, ignoreCase: true);
         settings.LearningRate = 2e-2;
         settings.EvalEvery = 1;
-        var result = SimulationEngine.Run(settings, dir.File("t"), resume: false);
+        var result = SimulationEngine.Run(settings, dir.File("t"), resume: false, ct: TestContext.Current.CancellationToken);
         Assert.True(result.GlobalLoss < result.InitialLoss, $"loss {result.InitialLoss} → {result.GlobalLoss}");
         var adapter = Path.Combine(result.RunFolder, "final", "adapter");
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json"))))
