@@ -4,6 +4,8 @@ using Confer.Configuration;
 using Confer.Data;
 using Confer.Models;
 using Confer.Peft;
+using Confer.Peft.Bottleneck;
+using Confer.Peft.PromptTuning;
 using Confer.Tokenizers;
 using Confer.Training;
 using Spectre.Console;
@@ -11,7 +13,10 @@ using static TorchSharp.torch;
 
 namespace Confer.Cli.Commands;
 
-/// <summary><c>confer finetune</c>: one-machine LoRA instruction tuning; writes a PEFT adapter folder.</summary>
+/// <summary>
+/// <c>confer finetune</c>: one-machine instruction tuning with LoRA, a soft prompt (PEFT prompt tuning) or bottleneck
+/// adapters; writes an adapter folder in the method's format.
+/// </summary>
 internal static class FinetuneCommand
 {
     public static Command Create()
@@ -28,6 +33,13 @@ internal static class FinetuneCommand
         var alpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha", DefaultValueFactory = _ => 16 };
         var dropout = new Option<double>("--lora-dropout") { Description = "LoRA dropout", DefaultValueFactory = _ => 0.05 };
         var targets = new Option<string[]>("--lora-targets") { Description = "target module names", DefaultValueFactory = _ => [.. LoraConfig.LlamaAllLinear], AllowMultipleArgumentsPerToken = true };
+        var method = new Option<PeftMethod>("--peft-method") { Description = "lora, prompt (soft prompt, PEFT PROMPT_TUNING) or adapter (bottleneck adapters)", DefaultValueFactory = _ => PeftMethod.Lora };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "prompt: virtual tokens", DefaultValueFactory = _ => 20 };
+        var promptInit = new Option<PromptInit>("--prompt-init") { Description = "prompt: vocab (PEFT SAMPLE_VOCAB) or random (PEFT RANDOM)", DefaultValueFactory = _ => PromptInit.Vocab };
+        var adapterSize = new Option<int>("--adapter-size") { Description = "adapter: bottleneck width", DefaultValueFactory = _ => 16 };
+        var placement = new Option<AdapterPlacement>("--adapter-placement") { Description = "adapter: houlsby (after attention and MLP) or pfeiffer (after MLP)", DefaultValueFactory = _ => AdapterPlacement.Houlsby };
+        var activation = new Option<AdapterActivation>("--adapter-activation") { Description = "adapter: relu, gelu or silu", DefaultValueFactory = _ => AdapterActivation.Relu };
+        var adapterLayers = new Option<int>("--adapter-layers") { Description = "adapter: top N decoder layers only (0 = all)" };
         var epochs = new Option<int>("--epochs") { Description = "passes over the data", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "optimiser steps (overrides --epochs)" };
         var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => 3e-4 };
@@ -37,9 +49,10 @@ internal static class FinetuneCommand
         var warmup = new Option<double>("--warmup-ratio") { Description = "warm-up share of the steps", DefaultValueFactory = _ => 0.03 };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
-        var command = new Command("finetune", "LoRA fine-tuning on instruction data on this machine; writes a PEFT adapter.")
+        var command = new Command("finetune", "Fine-tune with LoRA, a soft prompt or bottleneck adapters on instruction data on this machine; writes an adapter folder.")
         {
-            model, data, eval, output, overwrite, template, cutoff, trainOnInputs, rank, alpha, dropout, targets, epochs, steps, lr, batch, accumulation, schedule, warmup, seed, device,
+            model, data, eval, output, overwrite, template, cutoff, trainOnInputs, method, rank, alpha, dropout, targets, promptTokens, promptInit, adapterSize,
+            placement, activation, adapterLayers, epochs, steps, lr, batch, accumulation, schedule, warmup, seed, device,
         };
         command.SetAction((parse, ct) =>
         {
@@ -55,12 +68,15 @@ internal static class FinetuneCommand
             var held = parse.GetValue(eval) is { } evalPath ? encoder.EncodeAll(InstructionRecordReader.Load(evalPath)).Examples : null;
 
             using var llm = ModelFactory.LoadCausalLM(folder, device: Runtime.DeviceSelector.Parse(parse.GetValue(device)!));
-            var config = new LoraConfig
+            var tuner = PeftTuner.Create(new PeftOptions
             {
-                Rank = parse.GetValue(rank), Alpha = parse.GetValue(alpha), Dropout = parse.GetValue(dropout),
-                TargetModules = [.. parse.GetValue(targets)!], BaseModelNameOrPath = folder,
-            };
-            using (var g = new Generator((ulong)parse.GetValue(seed))) LoraModel.Attach(llm, config, g);
+                Method = parse.GetValue(method), LoraTargets = [.. parse.GetValue(targets)!], PromptTokens = parse.GetValue(promptTokens),
+                PromptInit = parse.GetValue(promptInit), AdapterSize = parse.GetValue(adapterSize), AdapterPlacement = parse.GetValue(placement),
+                AdapterActivation = parse.GetValue(activation), AdapterLayers = parse.GetValue(adapterLayers),
+            });
+            var (loraRank, loraAlpha) = (parse.GetValue(rank), parse.GetValue(alpha));
+            if (loraRank < 1 || loraAlpha <= 0) throw new ArgumentException("--lora-r must be ≥ 1 and --lora-alpha > 0.");
+            using (var g = new Generator((ulong)parse.GetValue(seed))) tuner.Attach(llm, null, loraRank, loraAlpha, parse.GetValue(dropout), g);
             var options = new TrainerOptions
             {
                 LearningRate = parse.GetValue(lr), Epochs = parse.GetValue(epochs), MaxSteps = parse.GetValue(steps),
@@ -87,7 +103,8 @@ internal static class FinetuneCommand
                 System.Console.WriteLine($"finetune: interrupted after step {last} of {total}; nothing was written. Run the same command again to train from the start.");
                 return Task.FromResult(130);
             }
-            PeftAdapter.Save(outFolder, llm, config);
+            using (var trained = tuner.Capture(llm))
+                tuner.Save(outFolder, trained, AdapterFolderInfo.Of(llm, folder, loraAlpha / loraRank, parse.GetValue(dropout), loraRank));
             System.Console.WriteLine($"finetune: {result.Steps} steps, mean loss {result.MeanLoss:F4}, {result.Tokens / Math.Max(result.Seconds, 1e-9):F0} tok/s; adapter → {outFolder}");
             if (held is not null)
             {

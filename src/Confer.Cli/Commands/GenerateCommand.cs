@@ -9,16 +9,16 @@ using Confer.Training.Generation;
 namespace Confer.Cli.Commands;
 
 /// <summary>
-/// <c>confer generate</c>: prompt in, text out, from a model folder and optionally a PEFT adapter. Decoding defaults
-/// come from the folder's generation_config.json when it has one (as in transformers), else greedy; with
-/// <c>--chat</c> each prompt is a user turn in the model's own chat format.
+/// <c>confer generate</c>: prompt in, text out, from a model folder and optionally an adapter folder (PEFT LoRA or
+/// prompt tuning, Confer bottleneck). Decoding defaults come from the folder's generation_config.json when it has one
+/// (as in transformers), else greedy; with <c>--chat</c> each prompt is a user turn in the model's own chat format.
 /// </summary>
 internal static class GenerateCommand
 {
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var adapter = new Option<string?>("--adapter") { Description = "PEFT adapter folder to apply (adapter_config.json + adapter_model.safetensors)" };
+        var adapter = new Option<string?>("--adapter") { Description = "adapter folder to apply: PEFT LORA or PROMPT_TUNING, or Confer BOTTLENECK (adapter_config.json + adapter_model.safetensors)" };
         var prompt = new Option<string[]>("--prompt", "-p") { Description = "prompt text (repeat for a batch); reads stdin lines when omitted", AllowMultipleArgumentsPerToken = false };
         var chat = new Option<bool>("--chat") { Description = "each prompt is a user message, rendered with the model's chat template (tokenizer_config.json); prints the reply" };
         var system = new Option<string?>("--system") { Description = "system message before each --chat prompt" };
@@ -30,7 +30,7 @@ internal static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "stop string (repeatable)" };
         var seed = CommonOptions.Seed();
         var device = CommonOptions.Device();
-        var command = new Command("generate", "Generate text from a prompt with a model folder (and optional LoRA adapter).")
+        var command = new Command("generate", "Generate text from a prompt with a model folder (and optional LoRA, prompt-tuning or bottleneck adapter).")
         {
             model, adapter, prompt, chat, system, maxNew, temperature, topK, topP, repetition, stop, seed, device,
         };
@@ -40,7 +40,7 @@ internal static class GenerateCommand
             var folder = parse.GetValue(model)!;
             using var llm = ModelFactory.LoadCausalLM(folder, device: dev);
             foreach (var note in llm.LoadNotes) System.Console.Error.WriteLine($"note: {note}");
-            if (parse.GetValue(adapter) is { } adapterFolder) PeftAdapter.Load(adapterFolder, llm);
+            if (parse.GetValue(adapter) is { } adapterFolder) PeftAdapter.LoadAny(adapterFolder, llm);
             var tokenizer = TextTokenizer.FromPretrained(folder);
             var prompts = parse.GetValue(prompt) is { Length: > 0 } given ? given : ReadStdin();
             var options = Options(folder, parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(maxNew), parse.GetValue(repetition)) with

@@ -77,8 +77,10 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         if (_rounds is not null) _rounds.Value = r.Round;
         var dropped = r.Dropped.Count > 0 ? $", dropped {string.Join(",", r.Dropped.Select(d => d.ClientId))}" : "";
         var global = r.GlobalLoss is { } loss ? $"global loss [bold]{loss:F4}[/] (ppl {r.GlobalPerplexity:F2}), " : "";
+        // With a simulated network, the round's simulated wall-clock next to the real time it took here.
+        var simulated = r.Metric(MetricNames.SimulatedSeconds) is { } sim ? $"simulated {sim:F1} s, real " : "";
         Log($"round {r.Round}/{rounds}: {global}train loss {r.TrainLoss:F4}, " +
-            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Sent(r.Up)}, down {Sent(r.Down)}, {r.Seconds:F1} s");
+            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Sent(r.Up)}, down {Sent(r.Down)}, {simulated}{r.Seconds:F1} s");
     }
 
     /// <summary>Bytes that travelled, and their fp32 size when a codec shrank them.</summary>
@@ -94,7 +96,8 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         if (r.LocalOnlyMeanLoss is { } local) table.AddRow("local-only (mean over clients)", $"{local:F4}", $"{Math.Exp(local):F2}");
         if (r.CentralizedLoss is { } central) table.AddRow("centralized (pooled data)", $"{central:F4}", $"{Math.Exp(central):F2}");
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s");
+        AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s" +
+                               (r.SimulatedSeconds is { } sim ? $"; simulated wall-clock {sim:F0} s" : ""));
         if (RunVerdict.Of(r.Strategy, r.GlobalLoss, r.LocalOnlyMeanLoss, r.CentralizedLoss) is { } verdict)
             AnsiConsole.MarkupLine($"[{(verdict.FederatedBeatsLocal ? "green" : "yellow")}]{Markup.Escape(verdict.Text)}[/]");
         if (AllocationInfo.Read(r.RunFolder)?.CapNote() is { } capped)

@@ -4,6 +4,7 @@ using System.Text;
 using Confer.Models;
 using ZstdSharp;
 using static TorchSharp.torch;
+using Confer.Models.Safetensors;
 
 namespace Confer.Compression;
 

@@ -55,6 +55,12 @@ public abstract class Strategy : IDisposable
     /// <summary>The initial adapter's trainable tensors that are not LoRA pairs (e.g. a classification head).</summary>
     protected IReadOnlyList<string> ExtraKeys { get; private set; } = [];
 
+    /// <summary>
+    /// True for a strategy whose math is about LoRA pairs (stacking, truncation, frozen A): it refuses an adapter
+    /// without them (<c>peft_method: prompt</c> or <c>adapter</c>), which the averaging strategies federate as they are.
+    /// </summary>
+    protected virtual bool FederatesLoraPairs => false;
+
     /// <summary>True when <see cref="FederationSettings.ProximalMu"/> is this strategy's to use.</summary>
     protected virtual bool UsesProximalMu => false;
 
@@ -74,6 +80,9 @@ public abstract class Strategy : IDisposable
         settings.Validate();
         RejectUnusedOptions(settings);
         var (modules, extras, rank) = LoraModule.Discover(initialAdapter);
+        if (FederatesLoraPairs && modules.Count == 0)
+            throw new ArgumentException($"'{Name}' works on LoRA pairs, but the initial adapter has no lora_A/lora_B tensors (peft_method prompt or adapter); " +
+                                        "use fedavg, fedprox, fedavgm, fedadagrad, fedadam or fedyogi, which average every trainable tensor with p_k.");
         _settings = settings;
         _ranks = new ClientRankPlan(settings);
         Modules = modules;
@@ -82,15 +91,26 @@ public abstract class Strategy : IDisposable
         OnInitialize(initialAdapter, rank);
     }
 
-    /// <summary>One task per selected client, in ascending ordinal client-id order.</summary>
-    public IReadOnlyList<ClientTask> ConfigureTrain(int round, IReadOnlyList<string> selectedClientIds)
+    /// <summary>
+    /// One task per selected client, in ascending ordinal client-id order, each at the client's rank from the plan
+    /// (<c>client_ranks</c>) or, for a client in <paramref name="assignedRanks"/>, at the rank a scheduler chose for
+    /// it (1 … the largest planned rank; the FedAvg family, which needs one rank, refuses a different one).
+    /// </summary>
+    public IReadOnlyList<ClientTask> ConfigureTrain(int round, IReadOnlyList<string> selectedClientIds, IReadOnlyDictionary<string, int>? assignedRanks = null)
     {
         EnsureInitialised();
         if (round < 1) throw new ArgumentOutOfRangeException(nameof(round), round, "Rounds are numbered from 1.");
         var ids = selectedClientIds.OrderBy(id => id, StringComparer.Ordinal).ToList();
         if (ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
             throw new ArgumentException("selectedClientIds lists a client more than once.", nameof(selectedClientIds));
-        var ranks = ids.Select(Ranks.RankOf).ToList();
+        var ranks = ids.Select(id => assignedRanks is not null && assignedRanks.TryGetValue(id, out var r) ? r : Ranks.RankOf(id)).ToList();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (ranks[i] < 1 || ranks[i] > Ranks.MaxRank)
+                throw new ArgumentException($"Client '{ids[i]}' was assigned rank {ranks[i]}; ranks must be between 1 and {Ranks.MaxRank} (the largest of client_ranks).", nameof(assignedRanks));
+            if (Ranks.IsUniform && ranks[i] != Ranks.RankOf(ids[i]))
+                throw new ArgumentException($"Strategy '{Name}' trains every client at rank {Ranks.RankOf(ids[i])}; it cannot take rank {ranks[i]} for '{ids[i]}'.", nameof(assignedRanks));
+        }
         _issuedRanks.Clear();
         _configuredRound = round;
         using var noGrad = no_grad();

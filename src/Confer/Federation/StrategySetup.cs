@@ -45,19 +45,27 @@ internal static class StrategySetup
         return strategy;
     }
 
-    /// <summary>Writes <c>state.safetensors</c> (everything needed to resume) and <c>adapter/</c> (PEFT) into <paramref name="folder"/>.</summary>
-    public static void WriteCheckpoint(string folder, Strategy strategy, SimulationSettings s)
+    /// <summary>
+    /// Writes <c>state.safetensors</c> (everything needed to resume) and <c>adapter/</c> (the global adapter in the
+    /// run's PEFT format) into <paramref name="folder"/>.
+    /// </summary>
+    public static void WriteCheckpoint(string folder, Strategy strategy, SimulationSettings s, ClientModel model)
     {
         Directory.CreateDirectory(folder);
         using var state = strategy.ExportState();
         SafetensorsFile.Save(Path.Combine(folder, "state.safetensors"), state);
-        if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, AdapterConfig(strategy, s));
+        SaveAdapter(Path.Combine(folder, "adapter"), strategy, s, model);
     }
 
-    /// <summary>Writes the global adapter (PEFT, <c>adapter/</c>) and the merged model (HF safetensors + tokenizer, <c>model/</c>).</summary>
+    /// <summary>
+    /// Writes the global adapter (<c>adapter/</c>) and, for LoRA, the merged model (HF safetensors + tokenizer,
+    /// <c>model/</c>). A soft prompt or bottleneck adapters cannot be merged into the base weights, so those runs
+    /// export the adapter only; <c>confer generate --adapter</c> applies it.
+    /// </summary>
     public static void ExportFinal(string folder, Strategy strategy, SimulationSettings s, ClientModel model)
     {
-        if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, AdapterConfig(strategy, s));
+        SaveAdapter(Path.Combine(folder, "adapter"), strategy, s, model);
+        if (model.Tuner.Method != PeftMethod.Lora) return;
         model.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
         LoraModel.Merge(model.Model);
         model.Model.SavePretrained(Path.Combine(folder, "model"));
@@ -65,19 +73,9 @@ internal static class StrategySetup
         LoraModel.Detach(model.Model);
     }
 
-    /// <summary>The PEFT adapter_config.json of the global adapter (most common rank, rank_pattern for the others).</summary>
-    public static LoraConfig AdapterConfig(Strategy strategy, SimulationSettings s)
+    private static void SaveAdapter(string folder, Strategy strategy, SimulationSettings s, ClientModel model)
     {
-        var config = new LoraConfig { TargetModules = [.. s.LoraTargets], Dropout = s.LoraDropout, BaseModelNameOrPath = s.Model };
-        var ranks = LoraKeys.ModulePaths(strategy.GlobalAdapter.Names)
-            .Select(p => (Path: p, Rank: (int)strategy.GlobalAdapter[LoraKeys.A(p)].shape[0])).ToList();
-        config.Rank = ranks.Count > 0 ? ranks.GroupBy(r => r.Rank).MaxBy(g => g.Count())!.Key : s.LoraRank;
-        config.Alpha = strategy.GlobalLoraScale * config.Rank;
-        foreach (var (path, rank) in ranks.Where(r => r.Rank != config.Rank))
-        {
-            config.RankPattern[path] = rank;
-            config.AlphaPattern[path] = strategy.GlobalLoraScale * rank;
-        }
-        return config;
+        if (strategy.GlobalAdapter.Count == 0) return;
+        model.Tuner.Save(folder, strategy.GlobalAdapter, model.FolderInfo(s.Model, strategy.GlobalLoraScale, s.LoraDropout, s.LoraRank));
     }
 }

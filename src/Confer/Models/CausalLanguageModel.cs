@@ -24,6 +24,12 @@ public abstract class CausalLanguageModel(string name) : nn.Module<CausalLMInput
     /// <summary>The output layer (lm_head, or the tied embedding matrix) on hidden states of any leading shape.</summary>
     public abstract Tensor OutputLogits(Tensor hidden);
 
+    /// <summary>Query heads per attention layer (recorded in PEFT prompt-learning configs).</summary>
+    public abstract int AttentionHeads { get; }
+
+    /// <summary>The token embedding table, vocab × d (HF <c>get_input_embeddings()</c>).</summary>
+    public abstract TorchSharp.Modules.Embedding InputEmbeddings { get; }
+
     /// <summary>Writes <c>config.json</c> and the base weights (HF names, adapters excluded).</summary>
     public abstract void SavePretrained(string folder, ScalarType dtype = ScalarType.Float32, long maxShardBytes = 0);
 }

@@ -31,17 +31,63 @@ public static class PeftAdapter
     /// </summary>
     public static void Save(string folder, NamedTensors tensors, LoraConfig config)
     {
-        Directory.CreateDirectory(folder);
-        SafetensorsFile.Save(Path.Combine(folder, WeightsFile), tensors, Metadata);
         string? baseName = config.BaseModelNameOrPath;
         config.BaseModelNameOrPath = BaseModelName.Of(baseName);
         try
         {
-            AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJson());
+            Write(folder, tensors, config.ToJson());
         }
         finally
         {
             config.BaseModelNameOrPath = baseName;
+        }
+    }
+
+    /// <summary>Writes <c>adapter_model.safetensors</c> (PEFT's <c>format: pt</c> metadata) and <c>adapter_config.json</c>.</summary>
+    public static void Write(string folder, NamedTensors tensors, string configJson)
+    {
+        Directory.CreateDirectory(folder);
+        SafetensorsFile.Save(Path.Combine(folder, WeightsFile), tensors, Metadata);
+        AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), configJson);
+    }
+
+    /// <summary>The <c>peft_type</c> of the adapter folder's config.</summary>
+    public static string ReadPeftType(string folder)
+    {
+        var path = Path.Combine(folder, ConfigFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"'{folder}' is not a PEFT adapter folder: {ConfigFile} is missing.", path);
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            return doc.RootElement.TryGetProperty("peft_type", out var type) && type.ValueKind == System.Text.Json.JsonValueKind.String
+                ? type.GetString()!
+                : throw new InvalidDataException($"{path}: no peft_type; it is not a PEFT adapter config.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>
+    /// Attaches whatever adapter the folder holds — PEFT <c>LORA</c>, PEFT <c>PROMPT_TUNING</c> or Confer's
+    /// <c>BOTTLENECK</c> — to <paramref name="model"/>; another <c>peft_type</c> is refused by name.
+    /// </summary>
+    public static PeftMethod LoadAny(string folder, CausalLanguageModel model)
+    {
+        switch (ReadPeftType(folder))
+        {
+            case "LORA":
+                Load(folder, model);
+                return PeftMethod.Lora;
+            case PromptTuning.PromptTuningConfig.PeftTypeName:
+                PromptTuning.PromptTuner.Load(folder, model);
+                return PeftMethod.Prompt;
+            case Bottleneck.BottleneckConfig.PeftTypeName:
+                Bottleneck.BottleneckTuner.Load(folder, model);
+                return PeftMethod.Adapter;
+            case var other:
+                throw new InvalidDataException($"{Path.Combine(folder, ConfigFile)}: peft_type '{other}' is not supported (LORA, PROMPT_TUNING and BOTTLENECK are).");
         }
     }
 

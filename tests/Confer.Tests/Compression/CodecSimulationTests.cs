@@ -2,6 +2,7 @@ using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Confer.Models;
 using Confer.Tests.Federation.Simulation;
+using Confer.Models.Safetensors;
 
 namespace Confer.Tests.Compression;
 
@@ -60,8 +61,8 @@ public class CodecSimulationTests(SimulationEngineTests.ModelFolder model) : ICl
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(crashed, "clients"), "round-000003.safetensors", SearchOption.AllDirectories));
         var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true, ct: TestContext.Current.CancellationToken);
 
-        using (var a = Safetensors.Load(Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors")))
-        using (var b = Safetensors.Load(Path.Combine(resumed.RunFolder, "final", "adapter", "adapter_model.safetensors")))
+        using (var a = SafetensorsFile.Load(Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors")))
+        using (var b = SafetensorsFile.Load(Path.Combine(resumed.RunFolder, "final", "adapter", "adapter_model.safetensors")))
         {
             Assert.Equal(a.Names, b.Names);
             foreach (var (name, t) in a) Assert.True(t.equal(b[name]).all().item<bool>(), name);
@@ -75,8 +76,8 @@ public class CodecSimulationTests(SimulationEngineTests.ModelFolder model) : ICl
         Assert.Equal(files, Residuals(resumed.RunFolder));
         foreach (var file in files)
         {
-            using var x = Safetensors.Load(Path.Combine(straight.RunFolder, file));
-            using var y = Safetensors.Load(Path.Combine(resumed.RunFolder, file));
+            using var x = SafetensorsFile.Load(Path.Combine(straight.RunFolder, file));
+            using var y = SafetensorsFile.Load(Path.Combine(resumed.RunFolder, file));
             foreach (var (name, t) in x) Assert.True(t.equal(y[name]).all().item<bool>(), $"{file} {name}");
         }
     }

@@ -76,8 +76,8 @@ public class DeploymentCodecTests
         foreach (var file in Directory.GetFiles(Path.Combine(result.RunFolder, "clients", "client_0"), "*.safetensors", SearchOption.AllDirectories))
         {
             var deployedFile = Directory.GetFiles(state[0], Path.GetFileName(file), SearchOption.AllDirectories).Single();
-            using var expected = Confer.Models.Safetensors.Load(file);
-            using var actual = Confer.Models.Safetensors.Load(deployedFile);
+            using var expected = Confer.Models.Safetensors.SafetensorsFile.Load(file);
+            using var actual = Confer.Models.Safetensors.SafetensorsFile.Load(deployedFile);
             Assert.Equal(expected.Names, actual.Names);
             foreach (var (name, t) in expected) Assert.True(t.equal(actual[name]).all().item<bool>(), $"{Path.GetFileName(file)} {name}");
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Confer.Models;
+using Confer.Models.Safetensors;
 
 namespace Confer.Federation.Clients;
 
@@ -36,13 +37,13 @@ public sealed class FolderClientStateStore(string root) : IClientStateStore
     public NamedTensors? Read(string clientId, string slot, int round)
     {
         var newest = Entries(clientId, slot).Where(e => e.Round < round).OrderByDescending(e => e.Round).FirstOrDefault();
-        return newest.Path is null ? null : Safetensors.Load(newest.Path);
+        return newest.Path is null ? null : SafetensorsFile.Load(newest.Path);
     }
 
     public void Write(string clientId, string slot, int round, NamedTensors tensors)
     {
         var folder = SlotFolder(clientId, slot);
-        Safetensors.Save(Path.Combine(folder, $"{Prefix}{round:D6}{Extension}"), tensors);
+        SafetensorsFile.Save(Path.Combine(folder, $"{Prefix}{round:D6}{Extension}"), tensors);
         var entries = Entries(clientId, slot).ToList();
         var basis = entries.Where(e => e.Round < round).Select(e => e.Round).DefaultIfEmpty(int.MinValue).Max();
         foreach (var e in entries.Where(e => e.Round < basis)) File.Delete(e.Path!);

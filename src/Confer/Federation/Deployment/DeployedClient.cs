@@ -10,6 +10,7 @@ using Confer.Transport.Protocol;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using FederationGrpc = Confer.Transport.Protocol.Federation;
+using Confer.Runtime;
 
 namespace Confer.Federation.Deployment;
 
@@ -240,7 +241,7 @@ public sealed class DeployedClient : IDisposable
         var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
         var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
         var pipeline = MessageStages.For(run, ClientState(run, join));
-        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), pipeline), data.Train.Count,
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.CreateTuner()), pipeline), data.Train.Count,
             pipeline.Stages.OfType<Compression.CodecStage>().Select(c => c.ClientState).OfType<IDisposable>().FirstOrDefault());
         return (_session, data.Train.Count);
     }

@@ -50,6 +50,8 @@ public static class FederationServer
         if (server.MinAvailableClients > clientIds.Count)
             throw new ConfigException($"min_available_clients: {server.MinAvailableClients} is more than the {clientIds.Count} enrolled clients; no round could ever start. Enrol more clients or lower it.");
         run.Codecs().CheckClients(clientIds, $"state '{server.State}' (enrolled clients)");
+        if (run.ClientDevices.Length > 0)
+            throw new ConfigException("client_devices: the device and network model is for `confer simulate`; a deployment runs on its clients' real devices and links. Remove it.");
         var yaml = ConfigBinder.ToYaml(run);
         CheckSameRun(store, yaml, server.State);
 
@@ -57,7 +59,7 @@ public static class FederationServer
         if (!Directory.Exists(run.Model)) throw new ConfigException($"model: folder '{run.Model}' does not exist.");
         var fingerprint = ModelFingerprint.Of(run.Model);
         using var llm = ModelFactory.LoadCausalLM(run.Model, device: Runtime.DeviceSelector.Parse(run.Device));
-        using var model = new ClientModel(llm, run.LoraTargets);
+        using var model = new ClientModel(llm, run.CreateTuner());
         var serverModel = ServerSideModel(run, model);
         using var strategy = StrategySetup.Create(run, model, clientIds);
         var pipeline = MessageStages.For(run);
@@ -106,7 +108,11 @@ public static class FederationServer
         log.LogInformation("Serving run '{Run}' ({Strategy}, {Rounds} rounds, {Clients} enrolled clients) at {Url}", run.Name, run.Strategy, run.Rounds, clientIds.Count, url);
         try
         {
-            var scheduler = SchedulerRegistry.Create(run.Scheduler, new SchedulingOptions { Fraction = run.Fraction, MinClients = run.MinClients, Seed = run.Seed });
+            var scheduler = SchedulerRegistry.Create(run.Scheduler, new SchedulingOptions
+            {
+                Fraction = run.Fraction, MinClients = run.MinClients, Seed = run.Seed, RoundDeadlineSeconds = server.RoundDeadlineSeconds,
+                RankChoices = run.RankByCapacity ? [.. run.ClientRanks.Distinct().Order()] : [],
+            });
             var policy = new RoundPolicy(server.MinReturned, server.OnShortRound == "fail" ? ShortRoundAction.Fail : ShortRoundAction.Retry, server.MaxRoundAttempts);
             var alreadyFinished = store.IsFinished;
             await new RoundDriver(run, strategy, scheduler, pool, store, serverModel, pipeline, policy, status).RunAsync(ct).ConfigureAwait(false);

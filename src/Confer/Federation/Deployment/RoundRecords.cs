@@ -5,7 +5,7 @@ namespace Confer.Federation.Deployment;
 
 /// <summary>
 /// <see cref="RoundRecord"/> as rows: <c>rounds</c>, <c>round_clients</c> (role and position keep each list's order),
-/// <c>round_metrics</c>, <c>round_traffic</c> and <c>round_evaluations</c>. SQLite stores a NaN REAL as NULL, so a
+/// <c>round_metrics</c>, <c>round_traffic</c>, <c>round_evaluations</c> and <c>round_timings</c>. SQLite stores a NaN REAL as NULL, so a
 /// NULL metric reads back as NaN. The caller owns the transaction.
 /// </summary>
 internal static class RoundRecords
@@ -36,11 +36,19 @@ internal static class RoundRecords
                     ("$rd", t.Down.RawBytes), ("$ru", t.Up.RawBytes));
                 traffic.ExecuteNonQuery();
             }
-        using var evaluation = connection.Command("INSERT INTO round_evaluations (round, client_id, loss, examples) VALUES ($round, $client, $loss, $examples)");
-        foreach (var e in r.ClientEvaluations)
+        using (var evaluation = connection.Command("INSERT INTO round_evaluations (round, client_id, loss, examples) VALUES ($round, $client, $loss, $examples)"))
+            foreach (var e in r.ClientEvaluations)
+            {
+                evaluation.Bind(("$round", r.Round), ("$client", e.ClientId), ("$loss", e.Loss), ("$examples", e.Examples));
+                evaluation.ExecuteNonQuery();
+            }
+        using var timing = connection.Command(
+            "INSERT INTO round_timings (round, client_id, rank, bytes_down, bytes_up, tokens, download_s, compute_s, upload_s) VALUES ($round, $client, $rank, $bd, $bu, $tokens, $down, $compute, $up)");
+        foreach (var t in r.Timings)
         {
-            evaluation.Bind(("$round", r.Round), ("$client", e.ClientId), ("$loss", e.Loss), ("$examples", e.Examples));
-            evaluation.ExecuteNonQuery();
+            timing.Bind(("$round", r.Round), ("$client", t.ClientId), ("$rank", t.Rank), ("$bd", t.BytesDown), ("$bu", t.BytesUp), ("$tokens", t.Tokens),
+                ("$down", t.DownloadSeconds), ("$compute", t.ComputeSeconds), ("$up", t.UploadSeconds));
+            timing.ExecuteNonQuery();
         }
     }
 
@@ -50,6 +58,7 @@ internal static class RoundRecords
         var metrics = ReadMetrics(connection);
         var traffic = ReadTraffic(connection);
         var evaluations = ReadEvaluations(connection);
+        var timings = ReadTimings(connection);
         var rounds = new List<RoundRecord>();
         using var command = connection.Command("SELECT round, seconds, examples FROM rounds ORDER BY round");
         using var reader = command.ExecuteReader();
@@ -59,7 +68,10 @@ internal static class RoundRecords
             var lists = clients.GetValueOrDefault(round, ([], [], []));
             rounds.Add(new RoundRecord(round, lists.Selected, lists.Returned, lists.Dropped, reader.GetInt64(2),
                 metrics.GetValueOrDefault(round) ?? new Dictionary<string, double>(StringComparer.Ordinal),
-                traffic.GetValueOrDefault(round) ?? [], evaluations.GetValueOrDefault(round) ?? [], reader.GetDouble(1)));
+                traffic.GetValueOrDefault(round) ?? [], evaluations.GetValueOrDefault(round) ?? [], reader.GetDouble(1))
+            {
+                Timings = timings.GetValueOrDefault(round) ?? [],
+            });
         }
         return rounds;
     }
@@ -122,6 +134,22 @@ internal static class RoundRecords
                 new TransferCost(reader.GetInt64(4), reader.GetInt64(7), reader.GetInt64(5))));
         }
         return traffic;
+    }
+
+    private static Dictionary<int, List<ClientTiming>> ReadTimings(SqliteConnection connection)
+    {
+        var timings = new Dictionary<int, List<ClientTiming>>();
+        using var command = connection.Command(
+            "SELECT round, client_id, rank, bytes_down, bytes_up, tokens, download_s, compute_s, upload_s FROM round_timings ORDER BY round, client_id");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var round = reader.GetInt32(0);
+            if (!timings.TryGetValue(round, out var list)) timings[round] = list = [];
+            list.Add(new ClientTiming(reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
+                reader.GetDouble(6), reader.GetDouble(7), reader.GetDouble(8)));
+        }
+        return timings;
     }
 
     private static Dictionary<int, List<ClientEvaluation>> ReadEvaluations(SqliteConnection connection)

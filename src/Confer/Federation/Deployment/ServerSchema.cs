@@ -11,6 +11,8 @@ internal static class ServerSchema
     public const int Version = 3;
 
     // Times are StoreTime stamps. A revoked client keeps its row (enrolment order, audit) but loses its token hash.
+    // round_timings (per-client round timings) came without a version bump: CREATE TABLE IF NOT EXISTS adds it to a
+    // version-2 file, and an older Confer that ignores it reads everything else correctly.
     private const string Tables = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS clients (
@@ -53,6 +55,17 @@ internal static class ServerSchema
             client_id TEXT NOT NULL,
             loss REAL NOT NULL,
             examples INTEGER NOT NULL,
+            PRIMARY KEY (round, client_id));
+        CREATE TABLE IF NOT EXISTS round_timings (
+            round INTEGER NOT NULL REFERENCES rounds(round),
+            client_id TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            bytes_down INTEGER NOT NULL,
+            bytes_up INTEGER NOT NULL,
+            tokens INTEGER NOT NULL,
+            download_s REAL NOT NULL,
+            compute_s REAL NOT NULL,
+            upload_s REAL NOT NULL,
             PRIMARY KEY (round, client_id));
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS events (

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Confer.Federation.Reporting;
 using ScottPlot;
+using Confer.Runtime;
 
 namespace Confer.Federation.Experiments;
 

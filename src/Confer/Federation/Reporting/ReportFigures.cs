@@ -8,15 +8,20 @@ internal sealed class ReportFigures : IDisposable
         GlobalLoss = ReportPlots.GlobalLoss(run.Metrics);
         Baselines = ReportPlots.Baselines(run.Metrics);
         Communication = ReportPlots.Communication(run.Metrics);
+        SimulatedTime = ReportPlots.SimulatedTime(run.Metrics);
+        LossOverSimulatedTime = ReportPlots.LossOverSimulatedTime(run.Metrics);
         ClientData = ReportPlots.ClientData(run.Allocation);
     }
 
     public ReportFigure? GlobalLoss { get; }
     public ReportFigure? Baselines { get; }
     public ReportFigure? Communication { get; }
+    public ReportFigure? SimulatedTime { get; }
+    public ReportFigure? LossOverSimulatedTime { get; }
     public ReportFigure? ClientData { get; }
 
-    public IEnumerable<ReportFigure> All => new[] { GlobalLoss, Baselines, Communication, ClientData }.OfType<ReportFigure>();
+    public IEnumerable<ReportFigure> All =>
+        new[] { GlobalLoss, Baselines, Communication, SimulatedTime, LossOverSimulatedTime, ClientData }.OfType<ReportFigure>();
 
     public static ReportFigures Build(RunData run)
     {

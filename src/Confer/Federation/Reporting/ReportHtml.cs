@@ -66,6 +66,21 @@ internal static class ReportHtml
             Traffic(run.Traffic, run.ClientIds).WriteTo(html);
         }
 
+        if (m.HasSimulatedTime)
+        {
+            Section(html, ReportPlots.SimulatedTimeTitle);
+            Note(html, "The simulated network (client_devices) times every selected client: download (round trip + task bytes / downlink) + " +
+                       "compute (trained tokens / the device's throughput) + upload (round trip + update bytes / uplink); a round lasts as long as " +
+                       "its slowest returning client, or until round_deadline_s when someone did not return. Real time is what the round took here.");
+            Figure(html, figures.SimulatedTime, "No training round has finished yet.");
+            Figure(html, figures.LossOverSimulatedTime, "No round has been evaluated yet.");
+            if (m.ClientTimes.Count > 0)
+            {
+                html.Append("<h3>Simulated time per client</h3>\n");
+                ClientTimes(m).WriteTo(html);
+            }
+        }
+
         Section(html, ReportPlots.ClientDataTitle);
         Figure(html, figures.ClientData, $"No {AllocationInfo.FileName} in the run folder.");
         if (run.Allocation is { Clients.Count: > 0 } allocation)
@@ -102,6 +117,9 @@ internal static class ReportHtml
             .Row("Final global loss", final is null ? Missing : $"{Loss(final.GlobalLoss)} (round {final.Round})")
             .Row("Final global perplexity", Perplexity(final?.GlobalPerplexity))
             .Row("Best global loss", best is null ? Missing : $"{Loss(best.GlobalLoss)} (round {best.Round})");
+        if (m.HasSimulatedTime)
+            table.Row("Simulated wall-clock", $"{Duration(TimeSpan.FromSeconds(m.Rounds.Sum(r => ReportPlots.SimulatedSeconds(r) ?? 0)))} " +
+                                              $"(clients' real training time {Duration(TimeSpan.FromSeconds(m.Rounds.Sum(r => r.Metrics?.GetValueOrDefault(Confer.Federation.Rounds.MetricNames.RealTrainSeconds) ?? 0)))})");
         if (m.CentralizedLoss is { } central) table.Row("Centralized baseline loss", Loss(central));
         if (m.MeanLocalOnlyLoss is { } local) table.Row("Local-only baseline loss (mean)", Loss(local));
         return table
@@ -154,14 +172,24 @@ internal static class ReportHtml
             Count(traffic.Sum(t => t.ParamsUp)), Bytes(traffic.Sum(t => t.RawBytesUp)), Bytes(traffic.Sum(t => t.BytesUp)));
     }
 
+    private static HtmlTable ClientTimes(RunMetrics m)
+    {
+        var table = new HtmlTable(["client", "rounds timed", "mean download s", "mean compute s", "mean upload s", "mean total s", "slowest s"]);
+        foreach (var g in m.ClientTimes.GroupBy(t => t.Client, StringComparer.Ordinal).OrderBy(g => g.Key, ClientIdComparer.Instance))
+            table.Row(g.Key, Count(g.Count()), Seconds(g.Average(t => t.DownloadS)), Seconds(g.Average(t => t.ComputeS)), Seconds(g.Average(t => t.UploadS)),
+                Seconds(g.Average(t => t.DownloadS + t.ComputeS + t.UploadS)), Seconds(g.Max(t => t.DownloadS + t.ComputeS + t.UploadS)));
+        return table;
+    }
+
     /// <summary>The settings a reader needs to interpret the numbers; every key is in config.yaml (or server.db).</summary>
     private static HtmlTable Settings(IReadOnlyDictionary<string, string> settings)
     {
         string[] keys =
         [
             "strategy", "rounds", "scheduler", "fraction", "min_clients", "local_steps", "local_epochs", "lr", "micro_batch_size",
-            "schedule", "lora_r", "lora_alpha", "lora_targets", "client_ranks", "allocation", "max_client_records", "cutoff_len",
-            "template", "model", "data", "seed", "uplink_codec", "downlink_codec",
+            "schedule", "peft_method", "lora_r", "lora_alpha", "lora_targets", "client_ranks", "rank_by_capacity", "allocation",
+            "max_client_records", "cutoff_len", "template", "model", "data", "seed", "uplink_codec", "downlink_codec",
+            "client_devices", "round_deadline_s",
         ];
         var table = new HtmlTable(["key", "value"], numericFrom: int.MaxValue);
         foreach (var key in keys.Where(settings.ContainsKey)) table.Row(key, settings[key].Length == 0 ? "unset" : settings[key]);
@@ -184,10 +212,15 @@ internal static class ReportHtml
 
     private static HtmlTable Rounds(RunMetrics m)
     {
-        var table = new HtmlTable(["round", "global loss", "perplexity", "train loss", "clients", "dropped", "examples", "bytes up", "bytes down", "seconds"]);
+        string[] columns = ["round", "global loss", "perplexity", "train loss", "clients", "dropped", "examples", "bytes up", "bytes down", "seconds"];
+        var simulated = m.HasSimulatedTime;
+        var table = new HtmlTable(simulated ? [.. columns, "simulated seconds"] : columns);
         foreach (var r in m.Rounds)
-            table.Row(Number(r.Round), Loss(r.GlobalLoss), Perplexity(r.GlobalPerplexity), Loss(r.TrainLoss), Count(r.Clients?.Count ?? 0),
-                Count(r.Dropped?.Count ?? 0), Count(r.Examples), Bytes(r.BytesUp), Bytes(r.BytesDown), Seconds(r.Seconds));
+        {
+            string[] cells = [Number(r.Round), Loss(r.GlobalLoss), Perplexity(r.GlobalPerplexity), Loss(r.TrainLoss), Count(r.Clients?.Count ?? 0),
+                Count(r.Dropped?.Count ?? 0), Count(r.Examples), Bytes(r.BytesUp), Bytes(r.BytesDown), Seconds(r.Seconds)];
+            table.Row(simulated ? [.. cells, ReportPlots.SimulatedSeconds(r) is { } s ? Seconds(s) : Missing] : cells);
+        }
         return table;
     }
 

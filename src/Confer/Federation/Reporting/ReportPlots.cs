@@ -13,6 +13,8 @@ internal static class ReportPlots
     public const string BaselinesTitle = "Federated vs local-only vs centralized";
     public const string CommunicationTitle = "Communication per round";
     public const string ClientDataTitle = "Client data";
+    public const string SimulatedTimeTitle = "Simulated and real time per round";
+    public const string LossOverSimulatedTimeTitle = "Global test loss over simulated time";
 
     public static ReportFigure? GlobalLoss(RunMetrics metrics)
     {
@@ -87,6 +89,47 @@ internal static class ReportPlots
         return new ReportFigure(CommunicationTitle, "communication.png", plot);
     }
 
+    /// <summary>
+    /// Per training round, the simulated wall-clock (slowest client: download + compute + upload on its simulated
+    /// device and link) next to the real time the round took on this machine (training every client in turn,
+    /// aggregating, evaluating). Null unless the run had a simulated network.
+    /// </summary>
+    public static ReportFigure? SimulatedTime(RunMetrics metrics)
+    {
+        if (!metrics.HasSimulatedTime) return null;
+        var rounds = metrics.TrainingRounds;
+        var plot = NewPlot(SimulatedTimeTitle, "Round", "Seconds");
+        Bars(plot, rounds.Select(r => (r.Round - 0.2, SimulatedSeconds(r) ?? 0)), "simulated wall-clock (slowest client)", Colors.SteelBlue);
+        Bars(plot, rounds.Select(r => (r.Round + 0.2, r.Seconds)), "real time of the round on this machine", Colors.DarkOrange);
+        plot.Axes.Margins(bottom: 0);
+        IntegerRounds(plot);
+        return new ReportFigure(SimulatedTimeTitle, "simulated_time.png", plot);
+    }
+
+    /// <summary>The global test loss at the simulated time each round ended (cumulative), the curve a time-to-target comparison reads.</summary>
+    public static ReportFigure? LossOverSimulatedTime(RunMetrics metrics)
+    {
+        if (!metrics.HasSimulatedTime) return null;
+        var points = SimulatedClock(metrics).Where(p => p.Loss is not null).ToList();
+        if (points.Count == 0) return null;
+        var plot = NewPlot(LossOverSimulatedTimeTitle, "Simulated seconds since the start", "Global test loss");
+        Line(plot, points.Select(p => p.Seconds), points.Select(p => p.Loss!.Value), "global test loss");
+        return new ReportFigure(LossOverSimulatedTimeTitle, "loss_over_simulated_time.png", plot);
+    }
+
+    /// <summary>Each round's end on the simulated clock (round 0 at 0 s) with its global loss.</summary>
+    public static IEnumerable<(int Round, double Seconds, double? Loss)> SimulatedClock(RunMetrics metrics)
+    {
+        var clock = 0.0;
+        foreach (var r in metrics.Rounds)
+        {
+            clock += SimulatedSeconds(r) ?? 0;
+            yield return (r.Round, clock, r.GlobalLoss);
+        }
+    }
+
+    public static double? SimulatedSeconds(RoundEntry r) =>
+        r.Metrics is { } m && m.TryGetValue(Rounds.MetricNames.SimulatedSeconds, out var s) ? s : null;
     /// <summary>Most clients whose ids fit under their bars as labels; more get numbered ticks.</summary>
     private const int MaxNamedClients = 25;
 

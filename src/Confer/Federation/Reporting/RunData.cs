@@ -48,7 +48,10 @@ internal sealed record RunData(string Folder, RunInfo Info, RunMetrics Metrics, 
         var info = new RunInfo(run.Name, run.Strategy, run.Seed, run.Rounds, store.Clients().Count, null,
             Stamp(store.GetMeta(FederationServer.StartedKey)), Stamp(store.GetMeta(ServerStore.FinishedKey)));
         var metrics = new RunMetrics([.. records.Select(RoundEntry.From)],
-            [.. records.SelectMany(r => r.ClientEvaluations.Select(e => new ClientEvalEntry(r.Round, e.ClientId, e.Loss, e.Examples)))], []);
+            [.. records.SelectMany(r => r.ClientEvaluations.Select(e => new ClientEvalEntry(r.Round, e.ClientId, e.Loss, e.Examples)))], [])
+        {
+            ClientTimes = [.. records.SelectMany(r => r.Timings.Select(t => ClientTimeEntry.From(r.Round, t)))],
+        };
         var traffic = records.SelectMany(r => r.Traffic)
             .Select(TrafficEntry.From).ToList();
         return new RunData(folder, info, metrics, null, traffic, SettingsOf(run), [.. store.Clients().Select(c => c.Id)]);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Confer.Federation.Rounds;
 
 namespace Confer.Federation.Reporting;
 
@@ -9,6 +10,12 @@ namespace Confer.Federation.Reporting;
 internal sealed record RunMetrics(
     IReadOnlyList<RoundEntry> Rounds, IReadOnlyList<ClientEvalEntry> ClientEvals, IReadOnlyList<BaselineEntry> Baselines)
 {
+    /// <summary>Timed client rounds (<c>client_time</c> lines; a simulated network writes them), in round then client order.</summary>
+    public IReadOnlyList<ClientTimeEntry> ClientTimes { get; init; } = [];
+
+    /// <summary>True when the run timed its rounds (a simulated network).</summary>
+    public bool HasSimulatedTime => Rounds.Any(r => r.Metrics?.ContainsKey(MetricNames.SimulatedSeconds) == true);
+
     public const string FileName = "metrics.jsonl";
 
     /// <summary>The last round with a global evaluation: the run's result so far.</summary>
@@ -54,6 +61,7 @@ internal sealed record RunMetrics(
         var rounds = new SortedDictionary<int, RoundEntry>();
         var evals = new Dictionary<(int, string), ClientEvalEntry>();
         var baselines = new Dictionary<(string, string?), BaselineEntry>();
+        var times = new Dictionary<(int, string), ClientTimeEntry>();
         for (var i = 0; i < lines.Length; i++)
         {
             if (lines[i].Trim().Length == 0) continue;
@@ -72,13 +80,17 @@ internal sealed record RunMetrics(
                 throw new InvalidDataException($"{where}: not valid JSON ({ex.Message}).", ex);
             }
             using (doc)
-                Add(doc.RootElement, where, rounds, evals, baselines);
+                Add(doc.RootElement, where, rounds, evals, baselines, times);
         }
-        return new RunMetrics([.. rounds.Values], [.. evals.Values], [.. baselines.Values]);
+        return new RunMetrics([.. rounds.Values], [.. evals.Values], [.. baselines.Values])
+        {
+            ClientTimes = [.. times.Values.OrderBy(t => t.Round).ThenBy(t => t.Client, StringComparer.Ordinal)],
+        };
     }
 
     private static void Add(JsonElement line, string where, SortedDictionary<int, RoundEntry> rounds,
-        Dictionary<(int, string), ClientEvalEntry> evals, Dictionary<(string, string?), BaselineEntry> baselines)
+        Dictionary<(int, string), ClientEvalEntry> evals, Dictionary<(string, string?), BaselineEntry> baselines,
+        Dictionary<(int, string), ClientTimeEntry> times)
     {
         if (line.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected a JSON object per line.");
         ReportJson.Require(line, "kind", where);
@@ -94,6 +106,12 @@ internal sealed record RunMetrics(
                 ReportJson.Require(line, "client", where);
                 var eval = ReportJson.Read<ClientEvalEntry>(line, where);
                 evals[(eval.Round, eval.Client)] = eval;
+                break;
+            case ClientTimeEntry.Kind:
+                ReportJson.Require(line, "round", where);
+                ReportJson.Require(line, "client", where);
+                var time = ReportJson.Read<ClientTimeEntry>(line, where);
+                times[(time.Round, time.Client)] = time;
                 break;
             case "baseline":
                 ReportJson.Require(line, "name", where);

@@ -14,6 +14,12 @@ public interface IClientPool
     IReadOnlyList<string> ReachableNow();
 
     /// <summary>
+    /// What <paramref name="clientId"/>'s device declares about itself (names in <see cref="Scheduling.ClientCapabilities"/>),
+    /// for resource-aware schedulers; empty when the pool knows nothing (the default).
+    /// </summary>
+    IReadOnlyDictionary<string, double> Capabilities(string clientId) => new Dictionary<string, double>();
+
+    /// <summary>
     /// Delivers each task of <paramref name="exchange"/> (already encoded) and returns when every addressed client has
     /// replied, dropped out or missed the deadline. Each reply goes through <see cref="Exchange.Admit"/> as it arrives;
     /// a reply it refuses (<see cref="InvalidClientUpdateException"/>) drops its client with that reason, and in a
@@ -31,4 +37,11 @@ public interface IClientPool
 public sealed record Exchange(int Round, int Attempt, TaskKind Kind, IReadOnlyList<ClientTask> Tasks, Func<ClientUpdate, ClientUpdate> Admit);
 
 /// <summary>The admitted (decoded) replies, which the caller owns, and the clients that did not reply with an admissible one.</summary>
-public sealed record ExchangeResult(IReadOnlyList<ClientUpdate> Replies, IReadOnlyList<DroppedClient> Dropped);
+public sealed record ExchangeResult(IReadOnlyList<ClientUpdate> Replies, IReadOnlyList<DroppedClient> Dropped)
+{
+    /// <summary>How long each replying client's part took, where the pool times clients (a simulated network); else empty.</summary>
+    public IReadOnlyList<ClientTiming> Timings { get; init; } = [];
+
+    /// <summary>Round metrics the pool measured (e.g. <see cref="MetricNames.SimulatedSeconds"/>); they go into the round's record.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+}

@@ -7,6 +7,12 @@ public static class MetricNames
     public const string GlobalPerplexity = "global_perplexity";
     public const string TrainLoss = "train_loss";
 
+    /// <summary>The round's simulated wall-clock in seconds (slowest returning client: download + compute + upload), from the simulated network.</summary>
+    public const string SimulatedSeconds = "simulated_seconds";
+
+    /// <summary>The clients' measured local training time on this machine in the round, summed, in seconds.</summary>
+    public const string RealTrainSeconds = "real_train_seconds";
+
     /// <summary>A client's loss on its local test split, in an evaluation reply.</summary>
     public const string LocalLoss = "local_loss";
 

@@ -33,6 +33,7 @@ public sealed class RoundDriver
     private readonly RoundPolicy _policy;
     private readonly IRoundProgress _progress;
     private readonly Lock _strategyLock = new();
+    private ClientHistory _history = new([]);
 
     /// <param name="settings">The run's experiment settings (rounds, evaluation cadence, bounds on client reports, checkpoint metadata).</param>
     /// <param name="strategy">An initialised strategy; the driver imports the last committed state into it when resuming.</param>
@@ -68,7 +69,9 @@ public sealed class RoundDriver
         }
         var last = _store.LastCompletedRound();
         if (last > 0) Resume(last);
-        if (!_store.Rounds().Any(r => r.Round == 0)) RecordStart();
+        var committed = _store.Rounds();
+        _history = new ClientHistory(committed);
+        if (!committed.Any(r => r.Round == 0)) RecordStart();
         for (var round = last + 1; round <= _s.Rounds; round++) await RunRoundAsync(round, ct).ConfigureAwait(false);
         _progress.Phase("exporting the final model", _s.Rounds);
         lock (_strategyLock) StrategySetup.ExportFinal(RunLayout.FinalFolder(_store.Folder), _strategy, _s, _server.Model);
@@ -101,8 +104,8 @@ public sealed class RoundDriver
             var clock = Stopwatch.StartNew();
             _progress.Phase("waiting for clients", round);
             var available = await _pool.AvailableAsync(round, ct).ConfigureAwait(false);
-            var selected = _scheduler.Select(round, [.. available.Select(id => new ClientProfile(id))]);
-            var (result, ledger, selectedIds) = await TrainAsync(round, attempt, selected, ct).ConfigureAwait(false);
+            var plan = _scheduler.Plan(round, [.. available.Select(Profile)]);
+            var (result, ledger, selectedIds) = await TrainAsync(round, attempt, plan, ct).ConfigureAwait(false);
             string why;
             try
             {
@@ -111,7 +114,7 @@ public sealed class RoundDriver
                     var (summary, refused, failure) = Aggregate(round, result);
                     if (summary is not null)
                     {
-                        await FinishRoundAsync(round, selectedIds, summary, [.. result.Dropped, .. refused], ledger, clock, ct).ConfigureAwait(false);
+                        await FinishRoundAsync(round, selectedIds, summary, result, refused, ledger, clock, ct).ConfigureAwait(false);
                         return;
                     }
                     why = $"round {round} attempt {attempt}: aggregation failed ({failure}); the global state is unchanged";
@@ -133,12 +136,15 @@ public sealed class RoundDriver
         }
     }
 
+    /// <summary>A client as the scheduler sees it: what its device declares (the pool) and its timed rounds so far (the record).</summary>
+    private ClientProfile Profile(string id) => new(id) { Capabilities = _pool.Capabilities(id), History = _history.Of(id) };
+
     /// <summary>Configures, encodes and sends the round's training tasks, and gathers the admitted updates.</summary>
     private async Task<(ExchangeResult Result, TrafficLedger Ledger, IReadOnlyList<string> Selected)> TrainAsync(
-        int round, int attempt, IReadOnlyList<string> selected, CancellationToken ct)
+        int round, int attempt, RoundPlan plan, CancellationToken ct)
     {
         IReadOnlyList<ClientTask> tasks;
-        lock (_strategyLock) tasks = _strategy.ConfigureTrain(round, selected);
+        lock (_strategyLock) tasks = _strategy.ConfigureTrain(round, plan.Clients, plan.Ranks);
         var ledger = new TrafficLedger(round);
         var sent = tasks.ToDictionary(t => t.ClientId, StringComparer.Ordinal);
         var wire = new List<ClientTask>(tasks.Count);
@@ -219,10 +225,11 @@ public sealed class RoundDriver
         }
     }
 
-    private async Task FinishRoundAsync(int round, IReadOnlyList<string> selected, RoundSummary summary, IReadOnlyList<DroppedClient> dropped,
-        TrafficLedger ledger, Stopwatch clock, CancellationToken ct)
+    private async Task FinishRoundAsync(int round, IReadOnlyList<string> selected, RoundSummary summary, ExchangeResult result,
+        IReadOnlyList<DroppedClient> refused, TrafficLedger ledger, Stopwatch clock, CancellationToken ct)
     {
         var metrics = new Dictionary<string, double>(summary.Metrics, StringComparer.Ordinal);
+        foreach (var (name, value) in result.Metrics) metrics[name] = value;
         if (GlobalEvaluationDue(round))
         {
             _progress.Phase("evaluating", round);
@@ -230,10 +237,11 @@ public sealed class RoundDriver
         }
         var evaluations = ClientEvaluationDue(round) ? await EvaluateClientsAsync(round, ct).ConfigureAwait(false) : [];
         _progress.Phase("checkpointing", round);
-        lock (_strategyLock) StrategySetup.WriteCheckpoint(RunLayout.RoundFolder(_store.Folder, round), _strategy, _s);
-        var record = new RoundRecord(round, selected, summary.ClientIds, dropped, summary.TotalExamples, metrics,
-            ledger.Entries, evaluations, clock.Elapsed.TotalSeconds);
+        lock (_strategyLock) StrategySetup.WriteCheckpoint(RunLayout.RoundFolder(_store.Folder, round), _strategy, _s, _server.Model);
+        var record = new RoundRecord(round, selected, summary.ClientIds, [.. result.Dropped, .. refused], summary.TotalExamples, metrics,
+            ledger.Entries, evaluations, clock.Elapsed.TotalSeconds) { Timings = result.Timings };
         _store.CommitRound(record);
+        _history.Add(record);
         _progress.RoundFinished(record);
     }
 

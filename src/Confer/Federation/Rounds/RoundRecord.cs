@@ -28,6 +28,9 @@ public sealed record RoundRecord(
     IReadOnlyList<ClientEvaluation> ClientEvaluations,
     double Seconds)
 {
+    /// <summary>How long each client's part of the round took (simulated network); empty when nothing timed the clients.</summary>
+    public IReadOnlyList<ClientTiming> Timings { get; init; } = [];
+
     public double? GlobalLoss => Metric(MetricNames.GlobalLoss);
 
     public double? GlobalPerplexity => Metric(MetricNames.GlobalPerplexity);
@@ -51,6 +54,9 @@ public sealed record RoundRecord(
         CheckList("selected", Selected, Selected);
         CheckList("aggregated", Aggregated, Selected);
         CheckList("dropped", [.. Dropped.Select(d => d.ClientId)], Selected);
+        CheckList("timed", [.. Timings.Select(t => t.ClientId)], Selected);
+        if (Timings.FirstOrDefault(t => !(double.IsFinite(t.Seconds) && t.DownloadSeconds >= 0 && t.ComputeSeconds >= 0 && t.UploadSeconds >= 0)) is { } bad)
+            throw new ArgumentException($"Round {Round}: client '{bad.ClientId}' has a timing that is not finite and non-negative.");
     }
 
     private void CheckList(string name, IReadOnlyList<string> clients, IReadOnlyList<string> selected)

@@ -11,6 +11,7 @@ public static class SchedulerRegistry
         ["uniform"] = o => new UniformScheduler(o),
         ["all"] = _ => new AllClientsScheduler(),
         ["round-robin"] = o => new RoundRobinScheduler(o),
+        ["deadline"] = o => new DeadlineScheduler(o),
     });
 
     /// <summary>Every registered name, Confer's first, then registration order.</summary>

@@ -13,4 +13,19 @@ internal static class SchedulingMath
             if (ids[i] == ids[i - 1]) throw new ArgumentException($"Client '{ids[i]}' is listed twice.", nameof(clients));
         return ids;
     }
+
+    /// <summary>
+    /// A uniform sample of <paramref name="k"/> of <paramref name="ids"/> without replacement (partial Fisher–Yates,
+    /// generator seeded by (seed, round) alone), in ascending ordinal order. Reorders <paramref name="ids"/>.
+    /// </summary>
+    public static List<string> Sample(string[] ids, int k, int seed, int round)
+    {
+        var rng = new Data.SplitMix64(SeedMix.Mix(seed, round));
+        for (var i = 0; i < k; i++)
+        {
+            var j = i + rng.NextInt(ids.Length - i);
+            (ids[i], ids[j]) = (ids[j], ids[i]);
+        }
+        return ids.Take(k).Order(StringComparer.Ordinal).ToList();
+    }
 }

@@ -11,6 +11,12 @@ public sealed record SchedulingOptions
 
     public int Seed { get; init; } = 42;
 
+    /// <summary>The round deadline in seconds (simulated in a simulation, real in a deployment); null = none.</summary>
+    public double? RoundDeadlineSeconds { get; init; }
+
+    /// <summary>Ranks a resource-aware scheduler may give clients (ascending); empty = ranks come from the strategy's plan.</summary>
+    public IReadOnlyList<int> RankChoices { get; init; } = [];
+
     /// <summary>Flower's rule: max(int(n · fraction), min), which must not exceed n.</summary>
     public int SampleSize(int available)
     {

@@ -1,5 +1,3 @@
-using Confer.Data;
-
 namespace Confer.Federation.Scheduling;
 
 /// <summary>
@@ -13,14 +11,6 @@ internal sealed class UniformScheduler(SchedulingOptions options) : IClientSched
     public IReadOnlyList<string> Select(int round, IReadOnlyList<ClientProfile> clients)
     {
         var ids = SchedulingMath.SortedIds(round, clients);
-        var k = options.SampleSize(ids.Length);
-        var rng = new SplitMix64(SeedMix.Mix(options.Seed, round));
-        // Partial Fisher–Yates: the first k slots become a uniform sample without replacement.
-        for (var i = 0; i < k; i++)
-        {
-            var j = i + rng.NextInt(ids.Length - i);
-            (ids[i], ids[j]) = (ids[j], ids[i]);
-        }
-        return ids.Take(k).Order(StringComparer.Ordinal).ToList();
+        return SchedulingMath.Sample(ids, options.SampleSize(ids.Length), options.Seed, round);
     }
 }

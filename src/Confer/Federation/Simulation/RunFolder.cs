@@ -82,7 +82,7 @@ public sealed class RunFolder : IRunStore
         var keep = ReadLines().Where(m =>
         {
             var r = m["round"]?.GetValue<int>() ?? int.MaxValue;
-            return r <= round && m["kind"]!.GetValue<string>() is "round" or "client_eval";
+            return r <= round && m["kind"]!.GetValue<string>() is "round" or "client_eval" or ClientTimeEntry.Kind;
         }).ToList();
         AtomicFile.WriteAllText(MetricsFile, string.Concat(keep.Select(m => m.ToJsonString(Compact) + "\n")));
         if (File.Exists(TrafficCsv))
@@ -103,6 +103,12 @@ public sealed class RunFolder : IRunStore
         Append(RoundLine(record));
         foreach (var e in record.ClientEvaluations)
             Append(new JsonObject { ["kind"] = "client_eval", ["round"] = record.Round, ["client"] = e.ClientId, ["local_loss"] = e.Loss, ["local_examples"] = e.Examples });
+        foreach (var t in record.Timings)
+            Append(new JsonObject
+            {
+                ["kind"] = ClientTimeEntry.Kind, ["round"] = record.Round, ["client"] = t.ClientId, ["rank"] = t.Rank, ["bytes_down"] = t.BytesDown,
+                ["bytes_up"] = t.BytesUp, ["tokens"] = t.Tokens, ["download_s"] = t.DownloadSeconds, ["compute_s"] = t.ComputeSeconds, ["upload_s"] = t.UploadSeconds,
+            });
         if (record.Round > 0)
             AtomicFile.WriteAllText(CheckpointFile, JsonSerializer.Serialize(new { round = record.Round, written = DateTime.UtcNow.ToString("O") }));
     }
@@ -112,7 +118,8 @@ public sealed class RunFolder : IRunStore
         var metrics = RunMetrics.Read(Folder);
         var traffic = TrafficEntry.Read(Folder).ToLookup(t => t.Round);
         var evaluations = metrics.ClientEvals.ToLookup(e => e.Round);
-        return [.. metrics.Rounds.Select(r => r.ToRecord(traffic[r.Round], evaluations[r.Round]))];
+        var times = metrics.ClientTimes.ToLookup(t => t.Round);
+        return [.. metrics.Rounds.Select(r => r.ToRecord(traffic[r.Round], evaluations[r.Round]) with { Timings = [.. times[r.Round].Select(t => t.ToTiming())] })];
     }
 
     public void MarkFinished()

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Confer.Configuration;
 using Confer.Federation.Clients;
 using Confer.Federation.Messages;
+using Confer.Federation.Network;
 using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
 using Confer.Federation.Scheduling;
@@ -40,7 +41,7 @@ public sealed class SimulationEngine : IDisposable
         var model = ModelFactory.LoadCausalLM(settings.Model, device: Runtime.DeviceSelector.Parse(settings.Device));
         try
         {
-            _clientModel = new ClientModel(model, settings.LoraTargets);
+            _clientModel = new ClientModel(model, settings.CreateTuner());
         }
         catch
         {
@@ -54,7 +55,11 @@ public sealed class SimulationEngine : IDisposable
         settings.Codecs().CheckClients([.. _clients.Select(c => c.Id)], "this simulation");
     }
 
-    /// <summary>Runs (or resumes) the experiment in <paramref name="runFolder"/> and returns its summary.</summary>
+    /// <summary>
+    /// Runs (or resumes) the experiment in <paramref name="runFolder"/> and returns its summary. With
+    /// <c>client_devices</c> and no <c>device_tokens_per_second</c>, the measured throughput is written into
+    /// <paramref name="settings"/> (and the run's config.yaml).
+    /// </summary>
     /// <param name="settings">The run's settings; on resume, what the command asked for (see <see cref="ResumeRules"/>: only rounds may grow).</param>
     /// <param name="runFolder">The run folder.</param>
     /// <param name="resume">Continue the run in <paramref name="runFolder"/> after its last committed round.</param>
@@ -62,7 +67,7 @@ public sealed class SimulationEngine : IDisposable
     /// <param name="ct">Stops the run between training steps (Ctrl-C); every committed round stays, and --resume continues.</param>
     public static SimulationResult Run(SimulationSettings settings, string runFolder, bool resume, IRoundProgress? progress = null, CancellationToken ct = default)
     {
-        settings.Validate();
+        settings.ValidateSimulation();
         progress ??= new NullProgress();
         var run = new RunFolder(runFolder);
         if (resume)
@@ -100,12 +105,25 @@ public sealed class SimulationEngine : IDisposable
 
     private void Execute(RunFolder run, bool resume, CancellationToken ct)
     {
+        if (_s.ClientDevices.Length > 0 && _s.DeviceTokensPerSecond is null)
+        {
+            // Measured once and recorded in config.yaml, so that a resume (and a rerun of that file) times clients alike.
+            _progress.Phase("measuring this machine's training throughput (device_tokens_per_second)");
+            _s.DeviceTokensPerSecond = ThroughputProbe.Measure(_clientModel, _clients[0].TrainData, _training, _s);
+            _progress.Phase($"device_tokens_per_second = {_s.DeviceTokensPerSecond:0.#}");
+        }
         // Everything that can refuse the settings is built before the run folder is written.
         using var strategy = StrategySetup.Create(_s, _clientModel, [.. _clients.Select(c => c.Id)]);
         // The clients' state between rounds (error-feedback residuals) lives in the run folder, so --resume continues it.
         var pipeline = MessageStages.For(_s, new FolderClientStateStore(run.ClientStateFolder));
-        var pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
-        var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
+        IClientPool pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
+        if (_s.ClientDevices.Length > 0)
+            pool = new SimulatedNetworkPool(pool, SimulatedNetworkFor([.. _clients.Select(c => c.Id)]), _progress);
+        var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions
+        {
+            Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed, RoundDeadlineSeconds = _s.RoundDeadlineSeconds,
+            RankChoices = _s.RankByCapacity ? [.. _s.ClientRanks.Distinct().Order()] : [],
+        });
         var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),
             pipeline, new RoundPolicy(), _progress);
         if (resume) run.PrepareResume();
@@ -115,6 +133,14 @@ public sealed class SimulationEngine : IDisposable
         RunBaselines(run, ct);
         run.WriteMetricsCsv();
         run.MarkFinished();
+    }
+
+    /// <summary>Client i gets <c>client_devices[i % count]</c>, as <c>client_ranks</c> assigns ranks.</summary>
+    private SimulatedNetwork SimulatedNetworkFor(IReadOnlyList<string> clientIds)
+    {
+        var devices = clientIds.Select((id, i) => (id, DeviceProfile.Parse(_s.ClientDevices[i % _s.ClientDevices.Length])))
+            .ToDictionary(p => p.id, p => p.Item2, StringComparer.Ordinal);
+        return new SimulatedNetwork(devices, _s.DeviceTokensPerSecond!.Value, _s.RoundDeadlineSeconds, _s.Seed);
     }
 
     private void RunBaselines(RunFolder run, CancellationToken ct)

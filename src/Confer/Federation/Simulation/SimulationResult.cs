@@ -6,12 +6,18 @@ namespace Confer.Federation.Simulation;
 public sealed record SimulationResult(string RunFolder, string Strategy, double? GlobalLoss, double? GlobalPerplexity, double? InitialLoss,
     double? LocalOnlyMeanLoss, double? CentralizedLoss, long BytesUp, long BytesDown, double Seconds)
 {
+    /// <summary>Total simulated wall-clock of the rounds, when the run had a simulated network (<c>client_devices</c>).</summary>
+    public double? SimulatedSeconds { get; init; }
+
     /// <summary>The summary of what <paramref name="run"/> holds.</summary>
     public static SimulationResult Read(RunFolder run, string strategy, double seconds)
     {
         var metrics = RunMetrics.Read(run.Folder);
         return new SimulationResult(run.Folder, strategy, metrics.FinalRound?.GlobalLoss, metrics.FinalRound?.GlobalPerplexity,
             metrics.Rounds.FirstOrDefault(r => r.Round == 0)?.GlobalLoss, metrics.MeanLocalOnlyLoss, metrics.CentralizedLoss,
-            metrics.Rounds.Sum(r => r.BytesUp), metrics.Rounds.Sum(r => r.BytesDown), seconds);
+            metrics.Rounds.Sum(r => r.BytesUp), metrics.Rounds.Sum(r => r.BytesDown), seconds)
+        {
+            SimulatedSeconds = metrics.HasSimulatedTime ? metrics.Rounds.Sum(r => ReportPlots.SimulatedSeconds(r) ?? 0) : null,
+        };
     }
 }

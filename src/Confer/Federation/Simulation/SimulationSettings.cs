@@ -1,4 +1,7 @@
 using Confer.Configuration;
+using Confer.Peft;
+using Confer.Peft.Bottleneck;
+using Confer.Peft.PromptTuning;
 using Confer.Training;
 
 namespace Confer.Federation.Simulation;
@@ -33,7 +36,7 @@ public sealed class SimulationSettings
     [ConfigKey("strategy", "fedavg | fedprox | fedavgm | fedadagrad | fedadam | fedyogi | flora | ffa-lora | flexlora | hetlora, or a name given to StrategyRegistry.Register")]
     public string Strategy { get; set; } = "fedavg";
     [ConfigKey("rounds", "communication rounds")] public int Rounds { get; set; } = 5;
-    [ConfigKey("scheduler", "uniform | all | round-robin, or a name given to SchedulerRegistry.Register")] public string Scheduler { get; set; } = "uniform";
+    [ConfigKey("scheduler", "uniform | all | round-robin | deadline (selects clients predicted to make round_deadline_s), or a name given to SchedulerRegistry.Register")] public string Scheduler { get; set; } = "uniform";
     [ConfigKey("fraction", "share of clients selected per round")] public double Fraction { get; set; } = 0.3;
     [ConfigKey("min_clients", "minimum clients per round")] public int MinClients { get; set; } = 1;
 
@@ -52,6 +55,27 @@ public sealed class SimulationSettings
     [ConfigKey("lora_dropout", "LoRA dropout (0 by default: on CPU its random masks cost more than the projections at this size)")] public double LoraDropout { get; set; }
     [ConfigKey("lora_targets", "module names that get adapters")] public string[] LoraTargets { get; set; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
     [ConfigKey("client_ranks", "heterogeneous ranks by client index, e.g. [4, 32, 32, 16, 4] (empty = lora_r)")] public int[] ClientRanks { get; set; } = [];
+
+    [ConfigKey("peft_method", "what clients train and send: lora (LoRA pairs), prompt (a soft prompt, PEFT PROMPT_TUNING) or adapter (bottleneck adapters)")]
+    public PeftMethod PeftMethod { get; set; } = PeftMethod.Lora;
+    [ConfigKey("prompt_tokens", "peft_method prompt: virtual tokens of the soft prompt")] public int PromptTokens { get; set; } = 20;
+    [ConfigKey("prompt_init", "peft_method prompt: vocab (rows of the token embeddings, PEFT SAMPLE_VOCAB) or random (N(0,1), PEFT RANDOM)")]
+    public PromptInit PromptInit { get; set; } = PromptInit.Vocab;
+    [ConfigKey("adapter_size", "peft_method adapter: bottleneck width m")] public int AdapterSize { get; set; } = 16;
+    [ConfigKey("adapter_placement", "peft_method adapter: houlsby (after attention and MLP) or pfeiffer (after the MLP)")]
+    public AdapterPlacement AdapterPlacement { get; set; } = AdapterPlacement.Houlsby;
+    [ConfigKey("adapter_activation", "peft_method adapter: relu, gelu or silu between the projections")]
+    public AdapterActivation AdapterActivation { get; set; } = AdapterActivation.Relu;
+    [ConfigKey("adapter_layers", "peft_method adapter: adapt only the top N decoder layers (0 = all)")] public int AdapterLayers { get; set; }
+
+    [ConfigKey("client_devices", "simulated devices and networks by client index (cycled): a profile (hospital-fibre, clinic-dsl, home-cable, phone-4g, lan) and/or 'key=value' fields (speed, up_mbps, down_mbps, latency_ms, dropout, jitter), e.g. ['hospital-fibre', 'phone-4g dropout=0.2']; empty = no network model")]
+    public string[] ClientDevices { get; set; } = [];
+    [ConfigKey("device_tokens_per_second", "training throughput of a speed-1 device (unset = measured on this machine when the run starts and written to the run's config.yaml)")]
+    public double? DeviceTokensPerSecond { get; set; }
+    [ConfigKey("round_deadline_s", "simulated seconds a selected client has to return its update (needs client_devices; later ones are dropped); the deadline scheduler selects under it (unset = none)")]
+    public double? RoundDeadlineSeconds { get; set; }
+    [ConfigKey("rank_by_capacity", "scheduler deadline: give each selected client the largest rank from client_ranks it can train and send within round_deadline_s (flora, flexlora, hetlora, ffa-lora)")]
+    public bool RankByCapacity { get; set; }
 
     [ConfigKey("proximal_mu", "FedProx μ (fedprox only; unset = 0.01, 0 = FedAvg)")] public double? ProximalMu { get; set; }
     [ConfigKey("server_lr", "server learning rate η (fedavgm 1, fedadagrad/fedadam 0.1, fedyogi 0.01 when unset)")] public double? ServerLearningRate { get; set; }
@@ -92,6 +116,16 @@ public sealed class SimulationSettings
     /// <summary>The codec chains of every client and direction (the server and each client build the same plan).</summary>
     public Compression.CodecPlan Codecs() => new(UplinkCodec, DownlinkCodec, UplinkCodecByClient, DownlinkCodecByClient);
 
+    /// <summary>The run's PEFT method and its hyper-parameters; a simulated client, a server and a deployed client build it the same way.</summary>
+    public PeftOptions ToPeftOptions() => new()
+    {
+        Method = PeftMethod, LoraTargets = LoraTargets, PromptTokens = PromptTokens, PromptInit = PromptInit,
+        AdapterSize = AdapterSize, AdapterPlacement = AdapterPlacement, AdapterActivation = AdapterActivation, AdapterLayers = AdapterLayers,
+    };
+
+    /// <summary>The run's tuner (<see cref="ToPeftOptions"/>).</summary>
+    public PeftTuner CreateTuner() => PeftTuner.Create(ToPeftOptions());
+
     public void Validate()
     {
         Require(Rounds >= 1, "rounds", "≥ 1");
@@ -108,12 +142,35 @@ public sealed class SimulationSettings
         Require(ShardsPerClient >= 1, "shards_per_client", "≥ 1");
         Require(EvalEvery >= 0 && ClientEvalEvery >= 0 && MaxUpdateNorm >= 0, "eval_every/client_eval_every/max_update_norm", "≥ 0");
         Require(MaxClientWeight is null or (> 0 and <= 1), "max_client_weight", "in (0, 1]");
+        Require(PromptTokens >= 1 && AdapterSize >= 1 && AdapterLayers >= 0, "prompt_tokens/adapter_size/adapter_layers", "≥ 1 / ≥ 1 / ≥ 0");
+        if (PeftMethod != PeftMethod.Lora && ClientRanks.Length > 0)
+            throw new ConfigException($"client_ranks: ranks are LoRA's; peft_method {PeftMethod.ToString().ToLowerInvariant()} trains no LoRA. Remove client_ranks or use peft_method: lora.");
+        Require(DeviceTokensPerSecond is null or > 0, "device_tokens_per_second", "> 0 when set");
+        Require(RoundDeadlineSeconds is null or > 0, "round_deadline_s", "> 0 when set");
+        foreach (var device in ClientDevices) Network.DeviceProfile.Parse(device);
+        if (RankByCapacity && !string.Equals(Scheduler, "deadline", StringComparison.OrdinalIgnoreCase))
+            throw new ConfigException("rank_by_capacity: ranks are chosen by the deadline scheduler; set scheduler: deadline.");
+        if (RankByCapacity && (PeftMethod != PeftMethod.Lora || ClientRanks.Distinct().Count() < 2))
+            throw new ConfigException("rank_by_capacity: needs peft_method lora and at least two different ranks in client_ranks to choose from (with flora, flexlora, hetlora or ffa-lora).");
         Codecs();
         OneOf("strategy", Strategy, Strategies.StrategyRegistry.Names);
         OneOf("scheduler", Scheduler, Scheduling.SchedulerRegistry.Names);
         OneOf("allocation", Allocation, [.. Federation.Allocation.AllocatorRegistry.Names, "natural"]);
         foreach (var b in Baselines)
             if (b is not ("local" or "centralized")) throw new ConfigException($"baselines: unknown baseline '{b}' (valid: local, centralized).");
+    }
+
+    /// <summary>
+    /// <see cref="Validate"/> plus what only a simulation needs: its deadline is simulated, so it needs the simulated
+    /// network (a deployment's <c>round_deadline_s</c> is a server key and its clock is real).
+    /// </summary>
+    public void ValidateSimulation()
+    {
+        Validate();
+        if (RoundDeadlineSeconds is not null && ClientDevices.Length == 0)
+            throw new ConfigException("round_deadline_s: a simulated deadline needs client_devices (the simulated network that times the clients).");
+        if (string.Equals(Scheduler, "deadline", StringComparison.OrdinalIgnoreCase) && RoundDeadlineSeconds is null)
+            throw new ConfigException("scheduler: deadline needs round_deadline_s (and client_devices, which time the clients).");
     }
 
     private static void OneOf(string key, string value, IEnumerable<string> valid)

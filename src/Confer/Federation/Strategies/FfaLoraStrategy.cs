@@ -20,6 +20,8 @@ internal sealed class FfaLoraStrategy : Strategy
 {
     public override string Name => "ffa-lora";
 
+    protected override bool FederatesLoraPairs => true;
+
     protected override bool LoraAMayBeOmitted => true;
 
     protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)

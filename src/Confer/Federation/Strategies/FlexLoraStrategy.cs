@@ -16,6 +16,8 @@ internal sealed class FlexLoraStrategy : Strategy
 {
     public override string Name => "flexlora";
 
+    protected override bool FederatesLoraPairs => true;
+
     protected override ClientTask BuildTask(int round, string clientId, int rank)
     {
         var adapter = RankTruncation.Cut(GlobalAdapter, Modules, ExtraKeys, rank, SeedMix.Mix(Settings.Seed, round, clientId));

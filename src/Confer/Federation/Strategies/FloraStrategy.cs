@@ -17,9 +17,10 @@ internal sealed class FloraStrategy : Strategy
 {
     public override string Name => "flora";
 
+    protected override bool FederatesLoraPairs => true;
+
     protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
-        if (Modules.Count == 0) throw new ArgumentException("'flora' stacks LoRA pairs, but the initial adapter has no lora_A/lora_B tensors.");
         var extras = new NamedTensors();
         foreach (var key in ExtraKeys) extras.Add(key, TensorMath.Fp32(initialAdapter[key]).clone());
         SetGlobalAdapter(extras);

@@ -19,6 +19,8 @@ internal sealed class HetLoraStrategy : Strategy
 {
     public override string Name => "hetlora";
 
+    protected override bool FederatesLoraPairs => true;
+
     protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
         if (initialRank is not null && initialRank != Ranks.MaxRank)

@@ -1,15 +1,21 @@
+using Confer.Peft.Bottleneck;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Confer.Models.Llama;
 
-/// <summary>Pre-norm residual block: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
+/// <summary>
+/// Pre-norm residual block: x + attn(norm(x)), then x + mlp(norm(x)). Each sub-layer's output passes a bottleneck
+/// adapter slot before the residual add (<c>attn_adapter</c>, <c>mlp_adapter</c>): the identity unless an adapter is attached.
+/// </summary>
 internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 {
     private readonly RMSNorm input_layernorm;
     private readonly LlamaAttention self_attn;
     private readonly RMSNorm post_attention_layernorm;
     private readonly LlamaMLP mlp;
+    private readonly BottleneckAdapter attn_adapter = new();
+    private readonly BottleneckAdapter mlp_adapter = new();
 
     public LlamaDecoderLayer(LlamaConfig config, int layerIndex, ScalarType dtype, Device? device) : base(nameof(LlamaDecoderLayer))
     {
@@ -24,7 +30,7 @@ internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var h = x + self_attn.forward(input_layernorm.forward(x));
-        return h + mlp.forward(post_attention_layernorm.forward(h));
+        var h = x + attn_adapter.forward(self_attn.forward(input_layernorm.forward(x)));
+        return h + mlp_adapter.forward(mlp.forward(post_attention_layernorm.forward(h)));
     }
 }

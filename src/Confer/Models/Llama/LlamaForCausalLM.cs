@@ -80,7 +80,8 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
         Checkpoint.Save(this, folder, dtype, maxShardBytes, ignore: IsAdapterKey);
     }
 
-    private static bool IsAdapterKey(string key) => key.Contains(".lora_", StringComparison.Ordinal);
+    /// <summary>Tensors of an attached PEFT add-on (LoRA, soft prompt, bottleneck adapters): never part of a base checkpoint.</summary>
+    private static bool IsAdapterKey(string key) => Peft.PeftKeys.IsAddOnParameter(key);
 
     /// <summary>
     /// Older transformers saved RoPE's <c>inv_freq</c> buffers (<c>model.layers.N.self_attn.rotary_emb.inv_freq</c>);
@@ -100,6 +101,10 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
     }
 
     public override int LayerCount => model.LayerCount;
+
+    public override int AttentionHeads => Config.NumAttentionHeads;
+
+    public override Embedding InputEmbeddings => model.Embeddings;
 
     public override CausalLMOutput forward(CausalLMInput input) => new(OutputLogits(HiddenStates(input)));
 

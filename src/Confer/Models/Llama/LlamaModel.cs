@@ -1,15 +1,20 @@
+using Confer.Peft.PromptTuning;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Confer.Models.Llama;
 
-/// <summary>The decoder stack: token embeddings, N decoder layers, final RMSNorm (HF <c>model.*</c> names).</summary>
+/// <summary>
+/// The decoder stack: token embeddings, N decoder layers, final RMSNorm (HF <c>model.*</c> names), and a soft-prompt
+/// slot (<c>prompt_encoder</c>) that is empty unless prompt tuning attaches one.
+/// </summary>
 internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
 {
     private readonly Embedding embed_tokens;
     private readonly ModuleList<LlamaDecoderLayer> layers;
     private readonly RMSNorm norm;
+    private readonly SoftPrompt prompt_encoder = new();
     private readonly RotaryEmbedding _rope;
     private readonly int? _window;
 
@@ -29,20 +34,36 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
 
     public int LayerCount => layers.Count;
 
+    /// <summary>
+    /// Hidden states [batch, seq, d] for the input's tokens. With a soft prompt attached, the pass that starts a
+    /// sequence (no cache yet) runs L virtual tokens before the real ones, as PEFT prompt tuning does: they take
+    /// positions 0…L−1, every real token attends to them, the attention mask gets L leading ones, and a cache keeps
+    /// them for later steps. Their own outputs are dropped, so the result lines up with the input ids (PEFT returns
+    /// them and masks their labels with −100; the loss is the same).
+    /// </summary>
     public override Tensor forward(CausalLMInput input)
     {
         var ids = input.InputIds;
         var past = input.Cache?.Length ?? 0;
-        var (mask, positions) = BuildMask(input.AttentionMask, ids.shape[0], ids.shape[1], past, _window, ids.device);
-        var ctx = new AttentionContext(_rope, past, input.Cache, mask, positions);
+        var virtualTokens = prompt_encoder.VirtualTokens;
         var h = embed_tokens.forward(ids);
+        var attentionMask = input.AttentionMask;
+        if (virtualTokens > 0)
+        {
+            if (past == 0) h = prompt_encoder.Prepend(h);
+            if (attentionMask is not null)
+                attentionMask = cat([ones(attentionMask.shape[0], virtualTokens, dtype: attentionMask.dtype, device: attentionMask.device), attentionMask], 1);
+        }
+        var (mask, positions) = BuildMask(attentionMask, h.shape[0], h.shape[1], past, _window, ids.device);
+        var ctx = new AttentionContext(_rope, past, input.Cache, mask, positions);
         foreach (var layer in layers)
         {
             layer.Attention.Context = ctx;
             h = layer.forward(h);
             layer.Attention.Context = null;
         }
-        return norm.forward(h);
+        var added = h.shape[1] - ids.shape[1];
+        return norm.forward(added > 0 ? h.narrow(1, added, ids.shape[1]) : h);
     }
 
     /// <summary>
