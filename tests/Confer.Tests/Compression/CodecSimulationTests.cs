@@ -25,7 +25,7 @@ public class CodecSimulationTests(SimulationEngineTests.ModelFolder model) : ICl
     public void A_lossy_run_records_raw_and_encoded_bytes_and_keeps_residuals_in_the_run_folder()
     {
         using var dir = new TempDir();
-        var result = SimulationEngine.Run(Settings(dir.Path, 2), Path.Combine(dir.Path, "run"), resume: false);
+        var result = SimulationEngine.Run(Settings(dir.Path, 2), Path.Combine(dir.Path, "run"), resume: false, ct: TestContext.Current.CancellationToken);
         Assert.True(result.GlobalLoss < result.InitialLoss, $"loss {result.InitialLoss} → {result.GlobalLoss}");
         foreach (var r in new RunFolder(result.RunFolder).Rounds().Where(r => r.Round > 0))
         {
@@ -50,15 +50,15 @@ public class CodecSimulationTests(SimulationEngineTests.ModelFolder model) : ICl
     public void A_run_with_error_feedback_that_crashes_mid_round_resumes_exactly()
     {
         using var dir = new TempDir();
-        var straight = SimulationEngine.Run(Settings(dir.Path, 4), Path.Combine(dir.Path, "straight"), resume: false);
+        var straight = SimulationEngine.Run(Settings(dir.Path, 4), Path.Combine(dir.Path, "straight"), resume: false, ct: TestContext.Current.CancellationToken);
 
         // The crash: two of round 3's three clients have trained, encoded their updates and written their residuals for
         // round 3 (client_3 sends int4 and keeps none, so at least one did); the process dies as the third starts.
         var crashed = Path.Combine(dir.Path, "crashed");
-        Assert.Throws<SimulatedCrash>(() => SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false, new CrashAt(round: 3, client: 3)));
+        Assert.Throws<SimulatedCrash>(() => SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false, new CrashAt(round: 3, client: 3), ct: TestContext.Current.CancellationToken));
         Assert.Equal(2, new RunFolder(crashed).LastCompletedRound());
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(crashed, "clients"), "round-000003.safetensors", SearchOption.AllDirectories));
-        var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true);
+        var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true, ct: TestContext.Current.CancellationToken);
 
         using (var a = Safetensors.Load(Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors")))
         using (var b = Safetensors.Load(Path.Combine(resumed.RunFolder, "final", "adapter", "adapter_model.safetensors")))
