@@ -31,9 +31,12 @@ internal sealed record RunMetrics(
         if (rows.Count == 0 || rows.Any(b => b.Compute is null)) return null;
         var sample = clients is { } n && n > rows.Count ? $"a seeded sample of {rows.Count} of {n} clients" : $"all {rows.Count} clients";
         return rows.All(b => b.IsMatched)
-            ? $"{sample}, compute-matched: each trains rounds × its client's steps per round ({rows.Min(b => b.Steps)}–{rows.Max(b => b.Steps)} steps)"
+            ? $"{sample}, compute-matched: each trains rounds × its client's steps per round ({StepRange(rows)} steps)"
             : $"{sample}, {BaselineEntry.NotMatched}: baseline_steps {rows[0].Steps} each";
     }
+
+    private static string StepRange(IReadOnlyList<BaselineEntry> rows) =>
+        rows.Min(b => b.Steps) is var low && rows.Max(b => b.Steps) is var high && low == high ? $"{low}" : $"{low}–{high}";
 
     /// <summary>Per-client local-only baselines in client order.</summary>
     public IReadOnlyList<BaselineEntry> LocalOnly =>
