@@ -15,21 +15,21 @@ public class BaselineComputeTests : IClassFixture<SimulationEngineTests.ModelFol
     public BaselineComputeTests(SimulationEngineTests.ModelFolder model) => _model = model;
 
     // One client per round, one epoch per round at micro-batch 8 over at most 40 records per client, no local test split.
-    private SimulationSettings Settings(string output, int baselineSteps) => new()
+    private SimulationSettings Settings(string output, int baselineSteps, int baselineClients) => new()
     {
         Name = "b", Output = output, Model = _model.Path, Strategy = "fedavg", Rounds = 2,
         Data = SharedDataPath.Of("dolly-15k", "shepherd-10clients"),
         TestData = SharedDataPath.Of("dolly-15k", "shepherd-10clients", "global_test.json"),
         MaxClientRecords = 40, LocalTestFraction = 0, Fraction = 0.1, MinClients = 1, LocalSteps = 0, LocalEpochs = 1, MicroBatchSize = 8,
         CutoffLen = 128, LearningRate = 5e-3, LoraRank = 4, LoraAlpha = 8, EvalBatchSize = 16,
-        Baselines = ["local", "centralized"], BaselineSteps = baselineSteps, BaselineClients = 2,
+        Baselines = ["local", "centralized"], BaselineSteps = baselineSteps, BaselineClients = baselineClients,
     };
 
     [Fact]
     public void MatchedBaselinesTakeTheFederationsOptimiserSteps()
     {
         using var dir = new TempDir();
-        var result = SimulationEngine.Run(Settings(dir.Path, 0), Path.Combine(dir.Path, "run"), resume: false, ct: TestContext.Current.CancellationToken);
+        var result = SimulationEngine.Run(Settings(dir.Path, 0, 0), Path.Combine(dir.Path, "run"), resume: false, ct: TestContext.Current.CancellationToken);
         var rounds = new RunFolder(result.RunFolder).Rounds().Where(r => r.Round > 0).ToList();
         Assert.All(rounds, r => Assert.Single(r.Aggregated));
         // The steps the clients' own trainers reported (one client per round, so the round's train_steps is its count).
@@ -42,23 +42,25 @@ public class BaselineComputeTests : IClassFixture<SimulationEngineTests.ModelFol
         Assert.Contains($"the federation's {federationSteps} client optimiser steps", central.Compute, StringComparison.Ordinal);
         Assert.StartsWith($"{federationSteps} steps, compute-matched", result.CentralizedCompute, StringComparison.Ordinal);
 
-        // Each local-only model: rounds × ⌈its training records / 8⌉, the client's records from allocation.json, by hand.
-        var sizes = AllocationInfo.Read(result.RunFolder)!.Clients.ToDictionary(c => c.Client, c => c.Size, StringComparer.Ordinal);
-        Assert.Equal(2, metrics.LocalOnly.Count); // the seeded sample of baseline_clients: 2 of 10
-        Assert.All(metrics.LocalOnly, b => Assert.Equal(2 * ((sizes[b.Client!] + 7) / 8), b.Steps));
-        Assert.StartsWith("a seeded sample of 2 of 10 clients, compute-matched", result.LocalOnlyCompute, StringComparison.Ordinal);
+        // Each local-only model: rounds × its client's steps per round — for the clients that trained in the
+        // federation, the steps their own trainer reported there.
+        Assert.Equal(10, metrics.LocalOnly.Count);
+        foreach (var r in rounds)
+            Assert.Equal(2 * (int)r.Metric("train_steps")!.Value, metrics.LocalOnly.Single(b => b.Client == r.Aggregated[0]).Steps);
+        Assert.StartsWith("all 10 clients, compute-matched", result.LocalOnlyCompute, StringComparison.Ordinal);
     }
 
     [Fact]
     public void FixedBaselineStepsAreLabelledNotComputeMatched()
     {
         using var dir = new TempDir();
-        var result = SimulationEngine.Run(Settings(dir.Path, 3), Path.Combine(dir.Path, "run"), resume: false, ct: TestContext.Current.CancellationToken);
+        var result = SimulationEngine.Run(Settings(dir.Path, 3, 2), Path.Combine(dir.Path, "run"), resume: false, ct: TestContext.Current.CancellationToken);
         var metrics = RunMetrics.Read(result.RunFolder);
         Assert.All(metrics.Baselines, b => Assert.Equal(3, b.Steps));
         Assert.All(metrics.Baselines, b => Assert.False(b.IsMatched, b.Compute));
         Assert.Contains("3 steps, NOT compute-matched: baseline_steps 3 (matched would be the federation's ", result.CentralizedCompute, StringComparison.Ordinal);
-        Assert.Contains("NOT compute-matched", result.LocalOnlyCompute, StringComparison.Ordinal);
+        Assert.Equal(2, metrics.LocalOnly.Count); // the seeded sample of baseline_clients: 2 of 10
+        Assert.StartsWith("a seeded sample of 2 of 10 clients, NOT compute-matched: baseline_steps 3", result.LocalOnlyCompute, StringComparison.Ordinal);
     }
 
     [Fact]
