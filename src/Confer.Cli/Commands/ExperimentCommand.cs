@@ -9,9 +9,11 @@ namespace Confer.Cli.Commands;
 /// <summary><c>confer experiment</c>: grids of simulations that answer one question each.</summary>
 internal static class ExperimentCommand
 {
-    public static Command Create() => new("experiment", "Run a grid of simulations and tabulate the answer (comm: bytes vs loss per codec and rank).")
+    public static Command Create() => new("experiment",
+        "Run a grid of simulations and tabulate the answer (comm: bytes vs loss per codec and rank; strategies: strategies × ranks × seeds).")
     {
         CommCommand(),
+        ExperimentStrategiesCommand.Create(),
     };
 
     /// <summary>The default uplink codecs: fp32, a cast, quantisers, and sparsifiers with quantised values.</summary>

@@ -96,6 +96,9 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         if (r.LocalOnlyMeanLoss is { } local) table.AddRow("local-only (mean over clients)", $"{local:F4}", $"{Math.Exp(local):F2}");
         if (r.CentralizedLoss is { } central) table.AddRow("centralized (pooled data)", $"{central:F4}", $"{Math.Exp(central):F2}");
         AnsiConsole.Write(table);
+        // What each baseline row's optimiser steps were matched to: a federated "win" over a baseline with less compute means nothing.
+        if (r.LocalOnlyCompute is { } localCompute) BaselineNote("local-only", localCompute);
+        if (r.CentralizedCompute is { } centralCompute) BaselineNote("centralized", centralCompute);
         AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s" +
                                (r.SimulatedSeconds is { } sim ? $"; simulated wall-clock {sim:F0} s" : ""));
         if (RunVerdict.Of(r.Strategy, r.GlobalLoss, r.LocalOnlyMeanLoss, r.CentralizedLoss) is { } verdict)
@@ -104,6 +107,11 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
             AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(capped)} Set max_client_records: 0 to train on every record.");
         AnsiConsole.MarkupLine($"run folder: {Markup.Escape(r.RunFolder)} (report.html, metrics.jsonl, final/model, final/adapter)");
     }
+
+    private static void BaselineNote(string row, string compute) =>
+        AnsiConsole.MarkupLine(compute.Contains(BaselineEntry.NotMatched, StringComparison.Ordinal)
+            ? $"[yellow]{row}: {Markup.Escape(compute)}[/]"
+            : $"{row}: {Markup.Escape(compute)}");
 
     private static void Log(string markup) => AnsiConsole.MarkupLine(markup);
 

@@ -56,7 +56,7 @@ public class CodecSimulationTests(SimulationEngineTests.ModelFolder model) : ICl
         // The crash: two of round 3's three clients have trained, encoded their updates and written their residuals for
         // round 3 (client_3 sends int4 and keeps none, so at least one did); the process dies as the third starts.
         var crashed = Path.Combine(dir.Path, "crashed");
-        Assert.Throws<SimulatedCrash>(() => SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false, new CrashAt(round: 3, client: 3), TestContext.Current.CancellationToken));
+        Assert.Throws<SimulatedCrash>(() => SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false, new CrashAt(round: 3, client: 3), ct: TestContext.Current.CancellationToken));
         Assert.Equal(2, new RunFolder(crashed).LastCompletedRound());
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(crashed, "clients"), "round-000003.safetensors", SearchOption.AllDirectories));
         var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true, ct: TestContext.Current.CancellationToken);

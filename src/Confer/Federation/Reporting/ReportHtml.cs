@@ -120,12 +120,14 @@ internal static class ReportHtml
         if (m.HasSimulatedTime)
             table.Row("Simulated wall-clock", $"{Duration(TimeSpan.FromSeconds(m.Rounds.Sum(r => ReportPlots.SimulatedSeconds(r) ?? 0)))} " +
                                               $"(clients' real training time {Duration(TimeSpan.FromSeconds(m.Rounds.Sum(r => r.Metrics?.GetValueOrDefault(Confer.Federation.Rounds.MetricNames.RealTrainSeconds) ?? 0)))})");
-        if (m.CentralizedLoss is { } central) table.Row("Centralized baseline loss", Loss(central));
-        if (m.MeanLocalOnlyLoss is { } local) table.Row("Local-only baseline loss (mean)", Loss(local));
+        if (m.CentralizedLoss is { } central) table.Row("Centralized baseline loss", WithCompute(Loss(central), m.CentralizedCompute));
+        if (m.MeanLocalOnlyLoss is { } local) table.Row("Local-only baseline loss (mean)", WithCompute(Loss(local), m.LocalOnlyCompute(info.Clients)));
         return table
             .Row("Total bytes up", Transfer(m.Rounds.Sum(r => r.BytesUp), m.Rounds.Sum(r => r.RawUp), m.Rounds.Sum(r => r.ParamsUp)))
             .Row("Total bytes down", Transfer(m.Rounds.Sum(r => r.BytesDown), m.Rounds.Sum(r => r.RawDown), m.Rounds.Sum(r => r.ParamsDown)));
     }
+
+    private static string WithCompute(string loss, string? compute) => compute is null ? loss : $"{loss} ({compute})";
 
     /// <summary>Bytes sent, with the fp32 size before the codecs and the ratio when a codec changed it.</summary>
     private static string Transfer(long bytes, long raw, long parameters)
@@ -137,10 +139,10 @@ internal static class ReportHtml
     private static HtmlTable LocalOnly(RunMetrics m)
     {
         var federated = m.FinalRound?.GlobalLoss;
-        var table = new HtmlTable(["client", "global test loss", "local test loss", "federated − local-only (global)"]);
+        var table = new HtmlTable(["client", "optimiser steps", "global test loss", "local test loss", "federated − local-only (global)"]);
         foreach (var b in m.LocalOnly)
-            table.Row(b.Client!, Loss(b.GlobalLoss), Loss(b.LocalLoss), Signed(federated - b.GlobalLoss));
-        return table.TotalRow("mean", Loss(m.MeanLocalOnlyLoss), Loss(Mean(m.LocalOnly.Select(b => b.LocalLoss))), Signed(federated - m.MeanLocalOnlyLoss));
+            table.Row(b.Client!, b.Steps is { } steps ? Count(steps) : Missing, Loss(b.GlobalLoss), Loss(b.LocalLoss), Signed(federated - b.GlobalLoss));
+        return table.TotalRow("mean", "", Loss(m.MeanLocalOnlyLoss), Loss(Mean(m.LocalOnly.Select(b => b.LocalLoss))), Signed(federated - m.MeanLocalOnlyLoss));
     }
 
     private static HtmlTable ClientEvals(RunMetrics m)

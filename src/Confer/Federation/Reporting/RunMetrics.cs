@@ -26,6 +26,25 @@ internal sealed record RunMetrics(
 
     public double? CentralizedLoss => Baselines.LastOrDefault(b => b.Name == BaselineEntry.Centralized)?.GlobalLoss;
 
+    /// <summary>What the centralized model's optimiser steps were matched to, or that they were not.</summary>
+    public string? CentralizedCompute =>
+        Baselines.LastOrDefault(b => b.Name == BaselineEntry.Centralized) is { Compute: { } compute, Steps: var steps } ? $"{steps} steps, {compute}" : null;
+
+    /// <summary>One line on the local-only rows: how many clients had one, and what their steps were matched to.</summary>
+    /// <param name="clients">The run's client count, to say when the rows are a sample.</param>
+    public string? LocalOnlyCompute(int? clients)
+    {
+        var rows = LocalOnly;
+        if (rows.Count == 0 || rows.Any(b => b.Compute is null)) return null;
+        var sample = clients is { } n && n > rows.Count ? $"a seeded sample of {rows.Count} of {n} clients" : $"all {rows.Count} clients";
+        return rows.All(b => b.IsMatched)
+            ? $"{sample}, compute-matched: each trains rounds × its client's steps per round ({StepRange(rows)} steps)"
+            : $"{sample}, {BaselineEntry.NotMatched}: baseline_steps {rows[0].Steps} each";
+    }
+
+    private static string StepRange(IReadOnlyList<BaselineEntry> rows) =>
+        rows.Min(b => b.Steps) is var low && rows.Max(b => b.Steps) is var high && low == high ? $"{low}" : $"{low}–{high}";
+
     /// <summary>Per-client local-only baselines in client order.</summary>
     public IReadOnlyList<BaselineEntry> LocalOnly =>
         Baselines.Where(b => b.Name == BaselineEntry.Local && b.Client is not null).OrderBy(b => b.Client, ClientIdComparer.Instance).ToList();

@@ -146,13 +146,30 @@ public sealed class SimulationEngine : IDisposable
     private void RunBaselines(RunFolder run, CancellationToken ct)
     {
         _progress.Phase("baselines");
-        var clientSteps = run.Rounds().Where(r => r.Round > 0).Sum(r => r.Aggregated.Count) * (_s.LocalSteps > 0 ? _s.LocalSteps : 0);
-        var baselines = new Baselines(_s, _clientModel, _data, _training, _padId, _progress, clientSteps, ct);
+        var baselines = new Baselines(_s, _clientModel, _data, _training, _padId, _progress, FederatedClientSteps(run), ct);
         if (_s.Baselines.Contains("local"))
             foreach (var r in baselines.LocalOnly())
-                run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = BaselineEntry.Local, ["client"] = r.ClientId, ["global_loss"] = r.GlobalLoss, ["local_loss"] = r.LocalLoss });
+                run.Append(Line(BaselineEntry.Local, r));
         if (_s.Baselines.Contains("centralized"))
-            run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = BaselineEntry.Centralized, ["global_loss"] = baselines.Centralized() });
+            run.Append(Line(BaselineEntry.Centralized, baselines.Centralized()));
+    }
+
+    private static JsonObject Line(string name, Baselines.Result r) => new()
+    {
+        ["kind"] = "baseline", ["name"] = name, ["client"] = r.ClientId, ["global_loss"] = r.GlobalLoss, ["local_loss"] = r.LocalLoss,
+        ["steps"] = r.Steps, ["compute"] = r.Compute,
+    };
+
+    /// <summary>
+    /// Optimiser steps of every client update the run aggregated, read from the committed rounds so a resumed run counts
+    /// the rounds of earlier processes too. Each in-process client trains <see cref="LocalTrainer.TotalSteps"/> for its
+    /// data (no task overrides local_steps in a simulation).
+    /// </summary>
+    private long FederatedClientSteps(RunFolder run)
+    {
+        var trainer = new LocalTrainer(_training);
+        var stepsOf = _data.Clients.ToDictionary(c => c.Id, c => (long)trainer.TotalSteps(c.Train.Count), StringComparer.Ordinal);
+        return run.Rounds().Where(r => r.Round > 0).Sum(r => r.Aggregated.Sum(c => stepsOf[c]));
     }
 
     private JsonObject Description() => new()

@@ -101,7 +101,8 @@ public sealed class SimulationSettings
     public string[] DownlinkCodecByClient { get; set; } = [];
     [ConfigKey("eval_batch_size", "batch size for evaluation")] public int EvalBatchSize { get; set; } = 16;
     [ConfigKey("baselines", "which baselines to run: local, centralized")] public string[] Baselines { get; set; } = ["local", "centralized"];
-    [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = matched: local-only rounds × local_steps, centralized the federation's total client steps)")] public int BaselineSteps { get; set; }
+    [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = compute-matched: centralized trains the federation's total client optimiser steps, each local-only model rounds × its steps per round; a fixed count is labelled not compute-matched)")] public int BaselineSteps { get; set; }
+    [ConfigKey("baseline_clients", "local-only baselines for a seeded sample of this many clients (0 = every client)")] public int BaselineClients { get; set; }
 
     /// <summary>The client optimiser recipe; a simulated client and a deployed client process build it the same way.</summary>
     public Training.TrainerOptions ToTrainerOptions(int padTokenId) => new()
@@ -138,7 +139,7 @@ public sealed class SimulationSettings
         Require(LoraDropout is >= 0 and < 1, "lora_dropout", "in [0, 1)");
         Require(LocalTestFraction is >= 0 and < 1, "local_test_fraction", "in [0, 1)");
         Require(CutoffLen >= 8, "cutoff_len", "≥ 8");
-        Require(MaxClientRecords >= 0 && BaselineSteps >= 0, "max_client_records/baseline_steps", "≥ 0");
+        Require(MaxClientRecords >= 0 && BaselineSteps >= 0 && BaselineClients >= 0, "max_client_records/baseline_steps/baseline_clients", "≥ 0");
         Require(ShardsPerClient >= 1, "shards_per_client", "≥ 1");
         Require(EvalEvery >= 0 && ClientEvalEvery >= 0 && MaxUpdateNorm >= 0, "eval_every/client_eval_every/max_update_norm", "≥ 0");
         Require(MaxClientWeight is null or (> 0 and <= 1), "max_client_weight", "in (0, 1]");
