@@ -131,7 +131,8 @@ public sealed class DeployedClient : IDisposable
             _log.LogWarning("Task {Task} arrived broken ({Reason}); asking again", taskId, e.Message);
             return;
         }
-        _log.LogInformation(task.Kind == TaskKind.Evaluate ? "Round {Round}: evaluating the global model" : "Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
+        if (task.Kind == TaskKind.Setup) _log.LogInformation("Round {Round}: secure aggregation, {Step}", task.Round, task.Config.Get(Privacy.SecureAggregation.SecAggMessages.StepKey));
+        else _log.LogInformation(task.Kind == TaskKind.Evaluate ? "Round {Round}: evaluating the global model" : "Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var heartbeat = HeartbeatAsync(server, taskId, heartbeatSeconds, abandon);
         ClientUpdate update;
@@ -178,7 +179,12 @@ public sealed class DeployedClient : IDisposable
         return new ClientTask(header.Round, clientId, adapter.Count > 0 ? adapter : Dispose(adapter), baseDelta.Count > 0 ? baseDelta : Dispose(baseDelta),
             header.LoraRank, header.LoraAlpha)
         {
-            Kind = header.Kind == TaskHeader.Types.Kind.Evaluate ? TaskKind.Evaluate : TaskKind.Train,
+            Kind = header.Kind switch
+            {
+                TaskHeader.Types.Kind.Evaluate => TaskKind.Evaluate,
+                TaskHeader.Types.Kind.Setup => TaskKind.Setup,
+                _ => TaskKind.Train,
+            },
             Config = new TaskConfig(header.Config), Codec = header.Codec,
         };
     }
@@ -239,7 +245,7 @@ public sealed class DeployedClient : IDisposable
             training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
         var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
         var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
-        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), MessageStages.For(run)), data.Train.Count);
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.LoraTargets), MessageStages.For(run, Privacy.DifferentialPrivacy.ClientNoise.Secret)), data.Train.Count);
         return (_session, data.Train.Count);
     }
 
@@ -274,6 +280,7 @@ public sealed class DeployedClient : IDisposable
 
         public void Dispose()
         {
+            Runner.Dispose();
             Runner.Model.Dispose();
             Runner.Model.Model.Dispose();
         }

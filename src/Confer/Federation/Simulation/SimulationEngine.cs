@@ -5,7 +5,9 @@ using Confer.Federation.Messages;
 using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
 using Confer.Federation.Scheduling;
+using Confer.Data;
 using Confer.Models;
+using Confer.Robustness.Attacks;
 using Confer.Tokenizers;
 using Confer.Training;
 using static TorchSharp.torch;
@@ -26,8 +28,10 @@ public sealed class SimulationEngine : IDisposable
     private readonly long _padId;
     private readonly ClientModel _clientModel;
     private readonly FederatedData _data;
-    private readonly List<FederatedClient> _clients;
+    private readonly List<IClientTrainer> _clients;
     private readonly TrainerOptions _training;
+    private readonly AttackPlan _attack;
+    private readonly ComplianceProbe? _probe;
 
     /// <summary>Loads and checks everything a run needs (model, tokenizer, data) before anything is written.</summary>
     private SimulationEngine(SimulationSettings settings, IRoundProgress progress)
@@ -50,7 +54,20 @@ public sealed class SimulationEngine : IDisposable
         progress.Phase("allocating and tokenising client data");
         _data = FederatedData.Load(settings, tokenizer);
         _training = settings.ToTrainerOptions((int)_padId);
-        _clients = [.. _data.Clients.Select(c => new FederatedClient(c, _training, settings.LoraDropout, settings.Seed, settings.EvalBatchSize))];
+        _attack = AttackPlan.From(settings, [.. _data.Clients.Select(c => c.Id)]);
+        var encoder = new ExampleEncoder(tokenizer, Prompter.Load(settings.Template), new ExampleEncoderOptions { MaxLength = settings.CutoffLen, TrainOnInputs = settings.TrainOnInputs });
+        var poison = _attack.Kind == AttackKind.Poison ? encoder.EncodeAll(InstructionRecordReader.Load(settings.PoisonData)).Examples : [];
+        _clients = [.. _data.Clients.Select(c => Client(c, poison))];
+        if (settings.ComplianceData.Length > 0) _probe = ComplianceProbe.Load(settings.ComplianceData, tokenizer, Prompter.Load(settings.Template));
+    }
+
+    /// <summary>An honest client, or — for an attacker of <c>attack: poison</c> — one that trains on the poison set.</summary>
+    private IClientTrainer Client(ClientData data, IReadOnlyList<TokenizedExample> poison)
+    {
+        if (_attack.Kind != AttackKind.Poison || !_attack.IsAttacker(data.Id))
+            return new FederatedClient(data, _training, _s.LoraDropout, _s.Seed, _s.EvalBatchSize);
+        var inner = new FederatedClient(PoisoningClient.Data(data, poison), _training, _s.LoraDropout, _s.Seed, _s.EvalBatchSize);
+        return new PoisoningClient(inner, _s.MaxClientRecords > 0 ? _s.MaxClientRecords : data.Train.Count);
     }
 
     /// <summary>Runs (or resumes) the experiment in <paramref name="runFolder"/> and returns its summary.</summary>
@@ -73,10 +90,12 @@ public sealed class SimulationEngine : IDisposable
         if (resume) run.PrepareResume();
         else run.Create(ConfigBinder.ToYaml(_s), _data.Report.ToJson(), Description());
         using var strategy = StrategySetup.Create(_s, _clientModel, [.. _clients.Select(c => c.Id)]);
-        var pipeline = MessageStages.For(_s);
-        var pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
+        var pipeline = MessageStages.For(_s, attack: _attack);
+        var runners = _clients.Select(c => new ClientRunner(c, _clientModel, pipeline)).ToList();
+        using var release = new Runners(runners);
+        var pool = new InProcessClientPool(runners, _progress, _s.Rounds);
         var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
-        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),
+        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId, _probe),
             pipeline, new RoundPolicy(), _progress);
         // Every in-process exchange completes synchronously, so this never blocks a thread another task needs.
         driver.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
@@ -97,11 +116,20 @@ public sealed class SimulationEngine : IDisposable
             run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = BaselineEntry.Centralized, ["global_loss"] = baselines.Centralized() });
     }
 
-    private JsonObject Description() => new()
+    private JsonObject Description()
     {
-        ["name"] = _s.Name, ["strategy"] = _s.Strategy, ["seed"] = _s.Seed, ["rounds"] = _s.Rounds, ["clients"] = _clients.Count,
-        ["threads"] = get_num_threads(), ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
-    };
+        var description = new JsonObject
+        {
+            ["name"] = _s.Name, ["strategy"] = _s.Strategy, ["seed"] = _s.Seed, ["rounds"] = _s.Rounds, ["clients"] = _clients.Count,
+            ["threads"] = get_num_threads(), ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
+        };
+        if (_attack.Kind != AttackKind.None)
+        {
+            description["attack"] = _s.Attack;
+            description["attackers"] = new JsonArray([.. _attack.Attackers.Order(StringComparer.Ordinal).Select(a => (JsonNode)a)]);
+        }
+        return description;
+    }
 
     public void Dispose()
     {
@@ -110,4 +138,12 @@ public sealed class SimulationEngine : IDisposable
     }
 
     private sealed class NullProgress : IRoundProgress;
+
+    private sealed class Runners(IReadOnlyList<ClientRunner> runners) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var r in runners) r.Dispose();
+        }
+    }
 }
