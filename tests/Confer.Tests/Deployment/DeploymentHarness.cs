@@ -164,8 +164,16 @@ internal sealed class DeploymentHarness : IDisposable
         var until = DateTime.UtcNow + timeout;
         while (true)
         {
-            if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{server.Output}");
-            var status = await StatusAsync(ct);
+            if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{Logs}");
+            JsonObject status;
+            try
+            {
+                status = await StatusAsync(ct);
+            }
+            catch (HttpRequestException) when (server.HasExited || server.WaitForExit(TimeSpan.FromSeconds(2)))
+            {
+                throw new InvalidOperationException($"the server exited with {server.ExitCode} while its status was awaited:\n{Logs}");
+            }
             if (condition(status)) return status;
             if (DateTime.UtcNow > until) throw new TimeoutException($"status never matched; last: {status.ToJsonString()}\nserver log:\n{server.Output}");
             await Task.Delay(100, ct);
@@ -241,6 +249,9 @@ internal sealed class RunningProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>True when the process exits within <paramref name="timeout"/>.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
     public int ExitCode => _process.ExitCode;
 
     public string Output
@@ -249,6 +260,19 @@ internal sealed class RunningProcess : IDisposable
         {
             lock (_output) return $"--- {Name} ---\n{_output}";
         }
+    }
+
+    /// <summary>SIGSTOP: the process freezes mid-whatever (no calls, no heartbeats) until <see cref="Continue"/>.</summary>
+    public void Stop() => Signal("-STOP");
+
+    /// <summary>SIGCONT after <see cref="Stop"/>.</summary>
+    public void Continue() => Signal("-CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {Name} failed with {kill.ExitCode}");
     }
 
     /// <summary>SIGKILL: no cleanup, no flush — what a crash or <c>kill -9</c> does.</summary>
