@@ -13,9 +13,9 @@ internal static class SpecialTokenConfig
 
     public static SpecialTokenIds Resolve(string folder, IReadOnlyDictionary<string, int> vocabulary, SpecialTokenIds defaults)
     {
-        var documents = TokenFiles.Select(f => Path.Combine(folder, f)).Where(File.Exists).Select(p => (Path: p, Json: Parse(p))).ToList();
+        var documents = TokenFiles.Select(f => Path.Combine(folder, f)).Where(File.Exists).Select(p => (Path: p, Json: TokenizerJsonFiles.Parse(p))).ToList();
         string configPath = Path.Combine(folder, "config.json");
-        JsonElement? config = File.Exists(configPath) ? Parse(configPath) : null;
+        JsonElement? config = File.Exists(configPath) ? TokenizerJsonFiles.Parse(configPath) : null;
 
         int? Find(string name, int? fallback)
         {
@@ -40,7 +40,14 @@ internal static class SpecialTokenConfig
     public static bool LowerCase(string folder)
     {
         string path = Path.Combine(folder, "tokenizer_config.json");
-        return !File.Exists(path) || !Parse(path).TryGetProperty("do_lower_case", out var v) || v.ValueKind != JsonValueKind.False;
+        return !File.Exists(path) || !TokenizerJsonFiles.Parse(path).TryGetProperty("do_lower_case", out var v) || v.ValueKind != JsonValueKind.False;
+    }
+
+    /// <summary>transformers' <c>clean_up_tokenization_spaces</c> from tokenizer_config.json; off when the file does not say.</summary>
+    public static bool CleanUpSpaces(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer_config.json");
+        return File.Exists(path) && TokenizerJsonFiles.Parse(path).TryGetProperty("clean_up_tokenization_spaces", out var v) && v.ValueKind == JsonValueKind.True;
     }
 
     private static string? TokenText(JsonElement json, string key) =>
@@ -60,17 +67,4 @@ internal static class SpecialTokenConfig
         JsonValueKind.Array when e.GetArrayLength() > 0 && e[0].TryGetInt32(out int first) => first,
         _ => null,
     };
-
-    private static JsonElement Parse(string path)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message}).", e);
-        }
-    }
 }
