@@ -50,7 +50,7 @@ public class SecureAggregationDeploymentTests
         using var sim = new TempDir();
         var settings = h.SimulationSettings(sim.Path);
         settings.SecureAggregation = false;
-        var plain = SimulationEngine.Run(settings, Path.Combine(sim.Path, "plain"), resume: false);
+        var plain = SimulationEngine.Run(settings, Path.Combine(sim.Path, "plain"), resume: false, ct: ct);
         using var expected = Safetensors.Load(Path.Combine(plain.RunFolder, "final", "adapter", "adapter_model.safetensors"));
         using var actual = Safetensors.Load(h.FinalAdapter);
         Assert.Equal(expected.Names.Order(StringComparer.Ordinal), actual.Names.Order(StringComparer.Ordinal));

@@ -22,7 +22,7 @@ public class PrivacySimulationTests(SimulationEngineTests.ModelFolder model) : I
         LoraRank = 2, LoraAlpha = 4, Baselines = [], EvalBatchSize = 16, EvalEvery = 0,
     };
 
-    private static SimulationResult Run(SimulationSettings s) => SimulationEngine.Run(s, Path.Combine(s.Output, s.Name), resume: false);
+    private static SimulationResult Run(SimulationSettings s) => SimulationEngine.Run(s, Path.Combine(s.Output, s.Name), resume: false, ct: TestContext.Current.CancellationToken);
 
     private static NamedTensors FinalAdapter(SimulationResult r) => Safetensors.Load(Path.Combine(r.RunFolder, "final", "adapter", "adapter_model.safetensors"));
 
