@@ -1,6 +1,8 @@
 using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
+using Confer.Privacy.DifferentialPrivacy;
+using Confer.Robustness.Attacks;
 using Confer.Training;
 using Spectre.Console;
 
@@ -78,8 +80,14 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         var dropped = r.Dropped.Count > 0 ? $", dropped {string.Join(",", r.Dropped.Select(d => d.ClientId))}" : "";
         var global = r.GlobalLoss is { } loss ? $"global loss [bold]{loss:F4}[/] (ppl {r.GlobalPerplexity:F2}), " : "";
         Log($"round {r.Round}/{rounds}: {global}train loss {r.TrainLoss:F4}, " +
-            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Bytes(r.Up.Bytes)}, down {Bytes(r.Down.Bytes)}, {r.Seconds:F1} s");
+            $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Bytes(r.Up.Bytes)}, down {Bytes(r.Down.Bytes)}, {r.Seconds:F1} s" +
+            Markup.Escape(PrivacyNote(r)));
     }
+
+    /// <summary>The privacy budget spent so far and the compliance probe's rate, when the run has them.</summary>
+    private static string PrivacyNote(RoundRecord r) =>
+        (r.Metric(DpController.EpsilonMetric) is { } epsilon ? $", ε {epsilon:F3}" : "") +
+        (r.Metric(ComplianceProbe.Metric) is { } compliance ? $", compliance {compliance:P0}" : "");
 
     public static void Summary(SimulationResult r)
     {

@@ -170,9 +170,13 @@ internal sealed class DeploymentHarness : IDisposable
             {
                 status = await StatusAsync(ct);
             }
-            catch (HttpRequestException) when (server.HasExited || server.WaitForExit(TimeSpan.FromSeconds(2)))
+            catch (HttpRequestException e)
             {
-                throw new InvalidOperationException($"the server exited with {server.ExitCode} while its status was awaited:\n{Logs}");
+                // A refused connection means the server stopped listening: say how it ended (a shutting-down server
+                // may take a while to exit on a loaded machine) and show its log.
+                var exited = server.WaitForExit(TimeSpan.FromSeconds(30));
+                throw new InvalidOperationException(
+                    $"/status failed ({e.Message}); the server {(exited ? $"exited with {server.ExitCode}" : "is still running")}:\n{Logs}", e);
             }
             if (condition(status)) return status;
             if (DateTime.UtcNow > until) throw new TimeoutException($"status never matched; last: {status.ToJsonString()}\nserver log:\n{server.Output}");

@@ -1,4 +1,5 @@
 using Confer.Configuration;
+using Confer.Federation.Reporting;
 using Confer.Federation.Simulation;
 using Confer.Models;
 using Confer.Privacy.SecureAggregation;
@@ -117,6 +118,10 @@ public class PrivacySimulationTests(SimulationEngineTests.ModelFolder model) : I
         Assert.All(rounds, r => Assert.Equal(2.0 / 3, r.Metric("dp/sampling_rate")!.Value, 10));
         Assert.True(File.Exists(Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors")));
         Assert.True(new RunFolder(result.RunFolder).IsFinished);
+        // report.html's rounds table carries ε next to the loss.
+        var html = File.ReadAllText(RunReport.Write(result.RunFolder));
+        Assert.Contains("ε (DP)", html, StringComparison.Ordinal);
+        Assert.Contains(epsilons[^1].ToString("F4", System.Globalization.CultureInfo.InvariantCulture), html, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Confer.Privacy.DifferentialPrivacy;
+using Confer.Robustness.Attacks;
 using static Confer.Federation.Reporting.ReportFormat;
 
 namespace Confer.Federation.Reporting;
@@ -177,10 +179,14 @@ internal static class ReportHtml
 
     private static HtmlTable Rounds(RunMetrics m)
     {
-        var table = new HtmlTable(["round", "global loss", "perplexity", "train loss", "clients", "dropped", "examples", "bytes up", "bytes down", "seconds"]);
+        // Privacy columns only for runs that have them: ε spent so far under DP, the compliance probe's rate.
+        string[] extra = [.. new[] { DpController.EpsilonMetric, ComplianceProbe.Metric }.Where(k => m.Rounds.Any(r => r.Metrics?.ContainsKey(k) == true))];
+        var table = new HtmlTable(["round", "global loss", "perplexity", "train loss", "clients", "dropped", "examples", "bytes up", "bytes down", "seconds",
+            .. extra.Select(k => k == DpController.EpsilonMetric ? "ε (DP)" : "compliance")]);
         foreach (var r in m.Rounds)
-            table.Row(Number(r.Round), Loss(r.GlobalLoss), Perplexity(r.GlobalPerplexity), Loss(r.TrainLoss), Count(r.Clients?.Count ?? 0),
-                Count(r.Dropped?.Count ?? 0), Count(r.Examples), Bytes(r.BytesUp), Bytes(r.BytesDown), Seconds(r.Seconds));
+            table.Row([Number(r.Round), Loss(r.GlobalLoss), Perplexity(r.GlobalPerplexity), Loss(r.TrainLoss), Count(r.Clients?.Count ?? 0),
+                Count(r.Dropped?.Count ?? 0), Count(r.Examples), Bytes(r.BytesUp), Bytes(r.BytesDown), Seconds(r.Seconds),
+                .. extra.Select(k => r.Metrics is { } rm && rm.TryGetValue(k, out var v) ? Loss(v) : Missing)]);
         return table;
     }
 

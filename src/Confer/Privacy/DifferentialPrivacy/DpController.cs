@@ -25,6 +25,9 @@ public sealed class DpController
     /// <summary>Client metric: 1 when the update's norm was at most C, else 0.</summary>
     public const string UnclippedMetric = "dp/unclipped";
 
+    /// <summary>Round metric: ε spent so far at <c>dp_delta</c> (console, metrics.jsonl, report.html).</summary>
+    public const string EpsilonMetric = "dp/epsilon";
+
     private const string ClipState = "dp/clip_norm";
     private const string RdpState = "dp/rdp";
     private readonly DpSettings _s;
@@ -106,7 +109,7 @@ public sealed class DpController
         _accountant.Step(q, z);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["dp/epsilon"] = Epsilon, ["dp/clip_norm"] = _clip, ["dp/noise_multiplier"] = z, ["dp/sampling_rate"] = q,
+            [EpsilonMetric] = Epsilon, ["dp/clip_norm"] = _clip, ["dp/noise_multiplier"] = z, ["dp/sampling_rate"] = q,
             ["dp/noise_std"] = UpdateMultiplier(selected) * arrived * _clip / aggregated,
         };
         if (_s.Adaptive)
