@@ -21,11 +21,13 @@ public class SecureAggregationDeploymentTests
         var ct = TestContext.Current.CancellationToken;
         using var h = new DeploymentHarness(clients: 3, new Dictionary<string, string>
         {
-            ["rounds"] = "1", ["secure_aggregation"] = "true", ["local_steps"] = "8", ["heartbeat_s"] = "5",
+            ["rounds"] = "1", ["secure_aggregation"] = "true", ["local_steps"] = "8", ["heartbeat_s"] = "30",
         });
         var server = h.StartServer();
         var clients = Enumerable.Range(0, 3).Select(i => h.StartClient(i)).ToList();
 
+        // heartbeat_s 30: a frozen client must not be dropped as silent (3 heartbeats) while client_2 trains alone; the
+        // killed client is noticed by its closed connection, not by silence.
         // Freeze everyone the moment the masked-input exchange opens (they are still training), let client_2 alone
         // finish and upload, kill it, then let the others go on: the unmasking exchange cannot open before they reply.
         await h.WaitForStatusAsync(s => (string?)s["exchange"] == "train:masked", TimeSpan.FromMinutes(3), server, ct);
