@@ -10,6 +10,12 @@ public enum TaskKind
 
     /// <summary>Evaluate the task's state on the local test split and return the loss (no tensors).</summary>
     Evaluate,
+
+    /// <summary>
+    /// One step of a protocol's set-up (secure aggregation's key and share exchanges): no model, no training; what the
+    /// step is travels in <see cref="ClientTask.Config"/>, its data as tensors.
+    /// </summary>
+    Setup,
 }
 
 /// <summary>

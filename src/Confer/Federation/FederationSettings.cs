@@ -44,6 +44,15 @@ public sealed record FederationSettings
     /// <summary>Seeds the server's own randomness (re-initialising dead LoRA ranks on the way down).</summary>
     public int Seed { get; init; } = 42;
 
+    /// <summary>Client-level differential privacy (DP-FedAvg); null = off.</summary>
+    public Privacy.DifferentialPrivacy.DpSettings? Dp { get; init; }
+
+    /// <summary>A Byzantine-robust rule in place of the weighted mean (FedAvg family only); null = the strategy's own mean.</summary>
+    public Robustness.Aggregators.IRobustAggregator? Robust { get; init; }
+
+    /// <summary>Rounds run under secure aggregation: the strategy gets only the mean of the updates (<see cref="Strategy.AggregateMean"/>).</summary>
+    public bool SecureAggregation { get; init; }
+
     /// <summary>Throws a clear error for out-of-range values.</summary>
     public void Validate()
     {
@@ -62,6 +71,15 @@ public sealed record FederationSettings
         Require(ServerBeta2 is null or (>= 0 and < 1), nameof(ServerBeta2), "in [0, 1)");
         Require(ServerTau is null or > 0, nameof(ServerTau), "> 0");
         Require(MaxClientWeight is null or (> 0 and <= 1), nameof(MaxClientWeight), "in (0, 1]");
+        Dp?.Validate();
+        if (Dp is not null && Robust is not null)
+            throw new ArgumentException($"differential privacy and robust_aggregator '{Robust.Name}' cannot be combined: the noise is calibrated to the mean's sensitivity C/m, but a robust rule such as Krum or the median can move by up to C when one client changes.");
+        if (SecureAggregation && Robust is not null)
+            throw new ArgumentException($"secure aggregation and robust_aggregator '{Robust.Name}' cannot be combined: the server sees only the sum of the updates, and a robust rule needs each one. Bound updates on the clients with DP clipping (dp_clip_norm) instead.");
+        if (SecureAggregation && MaxClientWeight is not null)
+            throw new ArgumentException("secure aggregation and max_client_weight cannot be combined: the example counts stay masked, so the server cannot cap one client's weight.");
+        if (Dp is not null && MaxClientWeight is not null)
+            throw new ArgumentException("differential privacy weighs every client 1/m; max_client_weight has nothing to cap, remove it.");
     }
 
     private static void Require(bool ok, string name, string range)

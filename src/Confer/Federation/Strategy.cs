@@ -1,5 +1,8 @@
 using Confer.Federation.Strategies;
+using Confer.Federation.Updates;
 using Confer.Models;
+using Confer.Peft;
+using Confer.Privacy.DifferentialPrivacy;
 using static TorchSharp.torch;
 
 namespace Confer.Federation;
@@ -19,6 +22,13 @@ namespace Confer.Federation;
 /// hooks run under <c>no_grad</c> inside a dispose scope: temporaries need no disposing, and tensors handed to
 /// <see cref="NamedTensors.Replace"/> or <see cref="NamedTensors.Add"/> of the global state are kept.
 /// </para>
+/// <para>
+/// Privacy and robustness: a strategy whose aggregate is its start plus the mean of one vector per client declares
+/// that vector's <see cref="UpdateForm"/>; then differential privacy (clipping on the clients, uniform weights, noise
+/// on the mean through <see cref="AddDpNoise"/>, accounting here) and secure aggregation (<see cref="AggregateMean"/>,
+/// which calls <see cref="ApplyMeanDelta"/>) work with it. A strategy that needs each update as sent keeps
+/// <see cref="UpdateForm.Individual"/>, and both are refused with a clear error at <see cref="Initialize"/>.
+/// </para>
 /// </summary>
 public abstract class Strategy : IDisposable
 {
@@ -29,6 +39,7 @@ public abstract class Strategy : IDisposable
     private FederationSettings? _settings;
     private ClientRankPlan? _ranks;
     private UpdateValidator? _validator;
+    private DpController? _dp;
     private int _configuredRound;
 
     /// <summary>The registry name, e.g. <c>fedavg</c>.</summary>
@@ -67,6 +78,21 @@ public abstract class Strategy : IDisposable
     /// <summary>Names of the <see cref="FederationSettings"/> server-optimiser fields this strategy reads.</summary>
     protected virtual IReadOnlyCollection<string> ServerOptions => [];
 
+    /// <summary>How a client's update enters the aggregate; <see cref="UpdateForm.Individual"/> refuses DP and secure aggregation.</summary>
+    public virtual UpdateForm UpdateForm => UpdateForm.Individual;
+
+    /// <summary>Why this strategy, as configured, cannot run under secure aggregation despite its linear form; null when it can.</summary>
+    protected virtual string? SecureAggregationProblem => null;
+
+    /// <summary>True when <see cref="FederationSettings.Robust"/> replaces this strategy's weighted mean.</summary>
+    protected virtual bool SupportsRobustAggregation => false;
+
+    /// <summary>True under differential privacy: every client weighs 1/m, so one client moves the mean by at most C/m.</summary>
+    public bool UsesUniformWeights => _dp is not null;
+
+    /// <summary>The DP controller (clip norm, noise, accountant) when the run is differentially private.</summary>
+    public DpController? Dp => _dp;
+
     /// <summary>
     /// Sets the starting global state. The strategy copies <paramref name="initialAdapter"/> (the caller keeps it); its
     /// LoRA rank must suit the strategy (the clients' rank for the FedAvg family, the largest client rank for
@@ -89,6 +115,8 @@ public abstract class Strategy : IDisposable
         ExtraKeys = extras;
         _validator = new UpdateValidator(modules, extras.ToDictionary(key => key, key => initialAdapter[key].shape, StringComparer.Ordinal));
         OnInitialize(initialAdapter, rank);
+        RejectUnsupportedMechanisms(settings);
+        if (settings.Dp is { } dp) _dp = new DpController(dp, settings.ClientIds.Count);
     }
 
     /// <summary>
@@ -118,11 +146,21 @@ public abstract class Strategy : IDisposable
         var tasks = new List<ClientTask>(ids.Count);
         for (var i = 0; i < ids.Count; i++)
         {
-            tasks.Add(BuildTask(round, ids[i], ranks[i]));
+            var task = BuildTask(round, ids[i], ranks[i]);
+            if (UpdateForm != UpdateForm.Individual)
+            {
+                // Clients measure, clip and (secure aggregation) sum their update in this strategy's form.
+                var config = task.Config.With(UpdateSpace.FormKey, UpdateSpace.Name(UpdateForm));
+                task = task with { Config = _dp?.Configure(config, ids.Count) ?? config };
+            }
+            tasks.Add(task);
             _issuedRanks[ids[i]] = ranks[i];
         }
         return tasks;
     }
+
+    /// <summary>Why the run must stop before a round of <paramref name="selected"/> clients (its privacy budget would be exceeded), or null.</summary>
+    public string? BudgetStop(int selected) => _dp?.BudgetStop(selected);
 
     /// <summary>
     /// Folds the updates that arrived into the global state. Every update is validated before anything changes, so
@@ -138,7 +176,9 @@ public abstract class Strategy : IDisposable
             if (ordered[i].ClientId == ordered[i - 1].ClientId)
                 throw new InvalidClientUpdateException(ordered[i].ClientId, "two updates arrived for this client.");
         foreach (var u in ordered) RequireIssued(u);
-        var weights = ClientWeights.Of(ordered.Select(u => u.NumExamples).ToList(), Settings.MaxClientWeight);
+        var weights = _dp is not null
+            ? Enumerable.Repeat(1.0 / Math.Max(1, ordered.Count), ordered.Count).ToList()
+            : ClientWeights.Of(ordered.Select(u => u.NumExamples).ToList(), Settings.MaxClientWeight);
         var contributions = ordered
             .Select((u, k) => new ClientContribution(u.ClientId, u.Adapter, weights[k], _issuedRanks[u.ClientId], Ranks.Scale))
             .ToList();
@@ -151,7 +191,14 @@ public abstract class Strategy : IDisposable
             if (contributions.Count > 0)
                 foreach (var (key, value) in Aggregate(round, contributions)) metrics[key] = value;
         }
-        foreach (var (key, value) in ClientMetricMeans(ordered, contributions)) metrics.TryAdd(key, value);
+        foreach (var (key, value) in ClientMetricMeans(ordered, contributions))
+            if (key != DpController.UnclippedMetric) metrics.TryAdd(key, value);
+        if (_dp is not null && contributions.Count > 0)
+        {
+            // A client's bit only moves C by the same 1/m as an honest one; anything but 0/1 counts as clipped.
+            var unclipped = ordered.Count(u => u.Metrics.TryGetValue(DpController.UnclippedMetric, out var bit) && bit == 1);
+            foreach (var (key, value) in _dp.Account(round, _issuedRanks.Count, contributions.Count, unclipped)) metrics[key] = value;
+        }
         _configuredRound = 0;
         return new RoundSummary(
             round,
@@ -160,6 +207,80 @@ public abstract class Strategy : IDisposable
             ordered.Sum(u => u.NumExamples),
             metrics);
     }
+
+    /// <summary>
+    /// The layout (ordinal name order) of the update vector the clients of this round send under secure aggregation:
+    /// the names and shapes <see cref="UpdateSpace.Delta"/> produces for this strategy's <see cref="UpdateForm"/>.
+    /// </summary>
+    public IReadOnlyList<(string Name, long[] Shape)> UpdateLayout(IReadOnlyList<string> clientIds)
+    {
+        EnsureInitialised();
+        var ranks = clientIds.Select(Ranks.RankOf).Distinct().ToList();
+        if (ranks.Count != 1) throw new InvalidOperationException($"Strategy '{Name}': a round's clients must share one rank to send one update layout.");
+        IEnumerable<(string Name, long[] Shape)> entries = UpdateForm switch
+        {
+            // One rank for all (see SecureAggregationProblem), so the global adapter's shapes are the clients'.
+            UpdateForm.AdapterDelta => GlobalAdapter.Where(kv => !(LoraAMayBeOmitted && LoraKeys.IsA(kv.Key))).Select(kv => (kv.Key, kv.Value.shape)),
+            UpdateForm.LoraProduct => Modules.Select(m => (m.DenseKey, new[] { m.DOut, m.DIn })).Concat(ExtraKeys.Select(k => (k, GlobalAdapter[k].shape))),
+            _ => throw new InvalidOperationException($"Strategy '{Name}' needs every update as sent; it has no update layout."),
+        };
+        return [.. entries.OrderBy(e => e.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Secure aggregation's counterpart of <see cref="AggregateTrain"/>: folds the (weighted) mean of the clients'
+    /// updates into the global state when the individual updates are never seen. Under DP the server adds its noise to
+    /// <paramref name="meanDelta"/> (in place) and the round is accounted.
+    /// </summary>
+    /// <param name="round">The configured round.</param>
+    /// <param name="clientIds">The clients whose updates are in the mean.</param>
+    /// <param name="meanDelta">Mean Δ in <see cref="UpdateLayout"/>; the caller owns it.</param>
+    /// <param name="totalExamples">Σ n_k when it is known (0 under DP's uniform weights).</param>
+    /// <param name="clientMetrics">Round metrics derived from the clients' plaintext reports.</param>
+    /// <param name="unclipped">How many updates DP left unclipped (adaptive clipping).</param>
+    public RoundSummary AggregateMean(int round, IReadOnlyList<string> clientIds, NamedTensors meanDelta, long totalExamples,
+        IReadOnlyDictionary<string, double> clientMetrics, int unclipped)
+    {
+        if (round != _configuredRound)
+            throw new InvalidOperationException($"AggregateMean(round {round}) needs a preceding ConfigureTrain({round}) and runs once per round.");
+        if (clientIds.Count == 0) throw new ArgumentException("A mean of no updates cannot be aggregated.");
+        foreach (var id in clientIds)
+            if (!_issuedRanks.ContainsKey(id)) throw new InvalidOperationException($"no task was issued to '{id}' in round {round}.");
+        var layout = UpdateLayout(clientIds);
+        if (!layout.Select(l => l.Name).SequenceEqual(meanDelta.Names) || !layout.All(l => meanDelta[l.Name].shape.SequenceEqual(l.Shape)))
+            throw new ArgumentException($"The mean update's layout does not match strategy '{Name}'s update layout.");
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            AddDpNoise(round, meanDelta.Select(kv => (kv.Key, kv.Value)), clientIds.Count);
+            foreach (var (key, value) in ApplyMeanDelta(round, meanDelta)) metrics[key] = value;
+        }
+        foreach (var (key, value) in clientMetrics) metrics.TryAdd(key, value);
+        if (_dp is not null)
+            foreach (var (key, value) in _dp.Account(round, _issuedRanks.Count, clientIds.Count, unclipped)) metrics[key] = value;
+        _configuredRound = 0;
+        return new RoundSummary(round, [.. clientIds.Order(StringComparer.Ordinal)], new Dictionary<string, double>(StringComparer.Ordinal), totalExamples, metrics);
+    }
+
+    /// <summary>
+    /// Changes the global state from the mean update of this round's clients (secure aggregation), laid out as
+    /// <see cref="UpdateLayout"/>; runs under <c>no_grad</c> in a dispose scope. Strategies with a linear
+    /// <see cref="UpdateForm"/> implement it.
+    /// </summary>
+    protected virtual IReadOnlyDictionary<string, double> ApplyMeanDelta(int round, NamedTensors meanDelta) =>
+        throw new NotSupportedException($"Strategy '{Name}' does not aggregate from a mean update.");
+
+    /// <summary>
+    /// Adds the server's DP noise to the mean of <paramref name="aggregated"/> clipped updates, in place — call it on
+    /// the mean (in the update's space: the adapter tensors, or FLoRA's dense product) before it changes the state.
+    /// A no-op without DP or in client mode.
+    /// </summary>
+    protected void AddDpNoise(int round, IEnumerable<(string Name, Tensor Tensor)> mean, int aggregated) =>
+        _dp?.AddNoise(mean, round, _issuedRanks.Count, aggregated);
+
+    /// <summary>The robust rule replacing the weighted mean, when the run has one.</summary>
+    protected Robustness.Aggregators.IRobustAggregator? Robust => Settings.Robust;
 
     /// <summary>The LoRA rank this strategy trains <paramref name="clientId"/> at.</summary>
     internal int RankOf(string clientId)
@@ -201,6 +322,7 @@ public abstract class Strategy : IDisposable
         foreach (var (name, t) in GlobalAdapter) state.Add(GlobalPrefix + name, t.clone());
         foreach (var (name, t) in MergedDelta) state.Add(MergedPrefix + name, t.clone());
         ExportExtraState(state);
+        _dp?.Export(state);
         return state;
     }
 
@@ -224,6 +346,7 @@ public abstract class Strategy : IDisposable
             throw new ArgumentException(
                 $"State for strategy '{Name}' does not match its global adapter: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}]. Was it exported by another strategy or model?");
         ImportExtraState(extra);
+        _dp?.Import(extra);
         if (extra.Count > 0)
             throw new ArgumentException($"State has keys strategy '{Name}' does not know: {string.Join(", ", extra.Keys.Take(5))}. Was it exported by another strategy?");
         var reordered = new NamedTensors();
@@ -298,6 +421,25 @@ public abstract class Strategy : IDisposable
         foreach (var (name, value) in options)
             if (value is not null && !ServerOptions.Contains(name))
                 throw new ArgumentException($"Strategy '{Name}' does not use {name}; remove it from the settings.");
+    }
+
+    private void RejectUnsupportedMechanisms(FederationSettings s)
+    {
+        if (s.Robust is { } robust && !SupportsRobustAggregation)
+            throw new ArgumentException($"robust_aggregator '{robust.Name}' replaces the weighted mean of the FedAvg family (fedavg, fedprox, fedavgm, fedadagrad, fedadam, fedyogi); '{Name}' aggregates otherwise.");
+        if (s.Dp is { } dp)
+        {
+            if (UpdateForm == UpdateForm.Individual)
+                throw new ArgumentException($"differential privacy clips and noises an update that enters the aggregate through its mean; '{Name}' needs every update as sent. Use the FedAvg family, ffa-lora or flora.");
+            if (dp.Mode == DpMode.Client && UpdateForm == UpdateForm.LoraProduct)
+                throw new ArgumentException($"dp_mode: client with '{Name}': clients send B and A, and noise on the factors is amplified in B·A (algorithms.md §7.1). Use dp_mode: server (noise on the merged dense ΔW), or ffa-lora.");
+        }
+        if (s.SecureAggregation)
+        {
+            if (UpdateForm == UpdateForm.Individual)
+                throw new ArgumentException($"secure aggregation gives the server only the sum of the updates; '{Name}' needs every update as sent. Use the FedAvg family, ffa-lora (one rank) or flora.");
+            if (SecureAggregationProblem is { } problem) throw new ArgumentException(problem);
+        }
     }
 
     private void EnsureInitialised()

@@ -17,16 +17,31 @@ namespace Confer.Federation;
 internal static class StrategySetup
 {
     /// <summary>The initialised strategy for <paramref name="clientIds"/> (in index order: client ranks are assigned by index).</summary>
-    public static Strategy Create(SimulationSettings s, ClientModel model, IReadOnlyList<string> clientIds)
+    /// <param name="s">The run's settings.</param>
+    /// <param name="model">The model whose shapes the initial adapter takes.</param>
+    /// <param name="clientIds">The federation's clients in index order.</param>
+    /// <param name="dpNoiseKey">Key of the server's DP noise; null = derived from the seed (a simulation, reproducible).</param>
+    public static Strategy Create(SimulationSettings s, ClientModel model, IReadOnlyList<string> clientIds, byte[]? dpNoiseKey = null)
     {
         var strategy = StrategyRegistry.Create(s.Strategy);
-        var settings = new FederationSettings
+        FederationSettings settings;
+        try
         {
-            ClientIds = clientIds, LoraRank = s.LoraRank, LoraAlpha = s.LoraAlpha, ClientRanks = s.ClientRanks,
-            ProximalMu = s.ProximalMu, ServerLearningRate = s.ServerLearningRate, ServerMomentum = s.ServerMomentum,
-            ServerBeta1 = s.ServerBeta1, ServerBeta2 = s.ServerBeta2, ServerTau = s.ServerTau, Seed = s.Seed,
-            MaxClientWeight = s.MaxClientWeight,
-        };
+            settings = new FederationSettings
+            {
+                ClientIds = clientIds, LoraRank = s.LoraRank, LoraAlpha = s.LoraAlpha, ClientRanks = s.ClientRanks,
+                ProximalMu = s.ProximalMu, ServerLearningRate = s.ServerLearningRate, ServerMomentum = s.ServerMomentum,
+                ServerBeta1 = s.ServerBeta1, ServerBeta2 = s.ServerBeta2, ServerTau = s.ServerTau, Seed = s.Seed,
+                MaxClientWeight = s.MaxClientWeight,
+                Dp = s.ToDpSettings(dpNoiseKey ?? Privacy.DifferentialPrivacy.GaussianNoise.KeyFromSeed(s.Seed, "server")),
+                Robust = s.ToRobustAggregator(), SecureAggregation = s.SecureAggregation,
+            };
+        }
+        catch (ArgumentException e)
+        {
+            strategy.Dispose();
+            throw new ConfigException(e.Message);
+        }
         // The FedAvg family starts every client from one shared adapter; rank-heterogeneous strategies want the largest rank.
         var rank = s.ClientRanks.Length > 0 ? s.ClientRanks.Max() : s.LoraRank;
         model.SetBase(null);

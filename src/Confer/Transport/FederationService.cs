@@ -24,7 +24,12 @@ internal sealed class FederationService(GrpcClientPool pool) : Protocol.Federati
             var header = new TaskHeader
             {
                 TaskId = open.TaskId, Round = task.Round, LoraRank = task.LoraRank, LoraAlpha = task.LoraAlpha, Codec = task.Codec,
-                Kind = task.Kind == TaskKind.Evaluate ? TaskHeader.Types.Kind.Evaluate : TaskHeader.Types.Kind.Train,
+                Kind = task.Kind switch
+                {
+                    TaskKind.Evaluate => TaskHeader.Types.Kind.Evaluate,
+                    TaskKind.Setup => TaskHeader.Types.Kind.Setup,
+                    _ => TaskHeader.Types.Kind.Train,
+                },
                 DeadlineSeconds = Math.Max(0, (open.DeadlineUtc - DateTime.UtcNow).TotalSeconds),
             };
             foreach (var (key, value) in task.Config) header.Config[key] = value;

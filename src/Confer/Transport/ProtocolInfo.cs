@@ -4,7 +4,7 @@ namespace Confer.Transport;
 internal static class ProtocolInfo
 {
     /// <summary>Bumped whenever a message changes meaning; a client and server of different versions refuse each other at join.</summary>
-    public const uint Version = 2;
+    public const uint Version = 3;
 
     /// <summary>Largest gRPC message either side accepts; tensors travel in frames well below it.</summary>
     public const int MaxMessageBytes = 8 << 20;

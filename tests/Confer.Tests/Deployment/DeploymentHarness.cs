@@ -164,8 +164,20 @@ internal sealed class DeploymentHarness : IDisposable
         var until = DateTime.UtcNow + timeout;
         while (true)
         {
-            if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{server.Output}");
-            var status = await StatusAsync(ct);
+            if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{Logs}");
+            JsonObject status;
+            try
+            {
+                status = await StatusAsync(ct);
+            }
+            catch (HttpRequestException e)
+            {
+                // A refused connection means the server stopped listening: say how it ended (a shutting-down server
+                // may take a while to exit on a loaded machine) and show its log.
+                var exited = server.WaitForExit(TimeSpan.FromSeconds(30));
+                throw new InvalidOperationException(
+                    $"/status failed ({e.Message}); the server {(exited ? $"exited with {server.ExitCode}" : "is still running")}:\n{Logs}", e);
+            }
             if (condition(status)) return status;
             if (DateTime.UtcNow > until) throw new TimeoutException($"status never matched; last: {status.ToJsonString()}\nserver log:\n{server.Output}");
             await Task.Delay(100, ct);
@@ -241,6 +253,9 @@ internal sealed class RunningProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>True when the process exits within <paramref name="timeout"/>.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
     public int ExitCode => _process.ExitCode;
 
     public string Output
@@ -249,6 +264,19 @@ internal sealed class RunningProcess : IDisposable
         {
             lock (_output) return $"--- {Name} ---\n{_output}";
         }
+    }
+
+    /// <summary>SIGSTOP: the process freezes mid-whatever (no calls, no heartbeats) until <see cref="Continue"/>.</summary>
+    public void Stop() => Signal("-STOP");
+
+    /// <summary>SIGCONT after <see cref="Stop"/>.</summary>
+    public void Continue() => Signal("-CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {Name} failed with {kill.ExitCode}");
     }
 
     /// <summary>SIGKILL: no cleanup, no flush — what a crash or <c>kill -9</c> does.</summary>

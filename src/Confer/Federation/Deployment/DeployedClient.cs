@@ -132,7 +132,8 @@ public sealed class DeployedClient : IDisposable
             _log.LogWarning("Task {Task} arrived broken ({Reason}); asking again", taskId, e.Message);
             return;
         }
-        _log.LogInformation(task.Kind == TaskKind.Evaluate ? "Round {Round}: evaluating the global model" : "Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
+        if (task.Kind == TaskKind.Setup) _log.LogInformation("Round {Round}: secure aggregation, {Step}", task.Round, task.Config.Get(Privacy.SecureAggregation.SecAggMessages.StepKey));
+        else _log.LogInformation(task.Kind == TaskKind.Evaluate ? "Round {Round}: evaluating the global model" : "Round {Round}: training (rank {Rank})", task.Round, task.LoraRank);
         using var abandon = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var heartbeat = HeartbeatAsync(server, taskId, heartbeatSeconds, abandon);
         ClientUpdate update;
@@ -179,7 +180,12 @@ public sealed class DeployedClient : IDisposable
         return new ClientTask(header.Round, clientId, adapter.Count > 0 ? adapter : Dispose(adapter), baseDelta.Count > 0 ? baseDelta : Dispose(baseDelta),
             header.LoraRank, header.LoraAlpha)
         {
-            Kind = header.Kind == TaskHeader.Types.Kind.Evaluate ? TaskKind.Evaluate : TaskKind.Train,
+            Kind = header.Kind switch
+            {
+                TaskHeader.Types.Kind.Evaluate => TaskKind.Evaluate,
+                TaskHeader.Types.Kind.Setup => TaskKind.Setup,
+                _ => TaskKind.Train,
+            },
             Config = new TaskConfig(header.Config), Codec = header.Codec,
         };
     }
@@ -240,7 +246,7 @@ public sealed class DeployedClient : IDisposable
             training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
         var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
         var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
-        var pipeline = MessageStages.For(run, ClientState(run, join));
+        var pipeline = MessageStages.For(run, ClientState(run, join), Privacy.DifferentialPrivacy.ClientNoise.Secret);
         _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.CreateTuner()), pipeline), data.Train.Count,
             pipeline.Stages.OfType<Compression.CodecStage>().Select(c => c.ClientState).OfType<IDisposable>().FirstOrDefault());
         return (_session, data.Train.Count);
@@ -296,6 +302,7 @@ public sealed class DeployedClient : IDisposable
 
         public void Dispose()
         {
+            Runner.Dispose();
             Runner.Model.Dispose();
             Runner.Model.Model.Dispose();
             state?.Dispose();

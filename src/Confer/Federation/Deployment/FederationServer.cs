@@ -36,10 +36,18 @@ public static class FederationServer
     /// <summary>server.db meta key: when the run first started (UTC).</summary>
     internal const string StartedKey = "started_utc";
 
+    /// <summary>
+    /// server.db meta key: the secret key of the server's DP noise (hex). Kept with the state, so a restarted server
+    /// adds the noise it would have added, and never derived from the seed, which every client receives.
+    /// </summary>
+    internal const string DpNoiseKey = "dp_noise_key";
+
     public static async Task RunAsync(SimulationSettings run, ServerSettings server, CancellationToken ct)
     {
         run.Validate();
         server.Validate();
+        if (Robustness.Attacks.AttackPlan.KindOf(run.Attack) != Robustness.Attacks.AttackKind.None)
+            throw new ConfigException("attack: attacks are simulated with `confer simulate`; a deployed server does not run them (set attack: none).");
         var certificate = ServerCertificate.Load(server.TlsCert, server.TlsKey);
         if (!File.Exists(Path.Combine(server.State, ServerStore.FileName)))
             throw new ConfigException($"state '{server.State}': no server.db; enrol clients first with `confer token add <client-id> --state {server.State}`.");
@@ -61,11 +69,13 @@ public static class FederationServer
         using var llm = ModelFactory.LoadCausalLM(run.Model, device: Runtime.DeviceSelector.Parse(run.Device));
         using var model = new ClientModel(llm, run.CreateTuner());
         var serverModel = ServerSideModel(run, model);
-        using var strategy = StrategySetup.Create(run, model, clientIds);
+        var noiseKey = store.GetMeta(DpNoiseKey) is { } stored ? Convert.FromHexString(stored) : Privacy.DifferentialPrivacy.GaussianNoise.SecretKey();
+        using var strategy = StrategySetup.Create(run, model, clientIds, noiseKey);
         var pipeline = MessageStages.For(run);
         if (store.GetMeta(RunConfigKey) is null)
         {
             store.SetMeta(StartedKey, StoreTime.Stamp(DateTime.UtcNow));
+            store.SetMeta(DpNoiseKey, Convert.ToHexString(noiseKey));
             store.SetMeta(RunConfigKey, yaml);
         }
         AtomicFile.RemoveLeftovers(server.State);
@@ -144,7 +154,8 @@ public static class FederationServer
             test = new ExampleEncoder(tokenizer, Prompter.Load(s.Template), new ExampleEncoderOptions { MaxLength = s.CutoffLen, TrainOnInputs = s.TrainOnInputs })
                 .EncodeAll(InstructionRecordReader.Load(s.TestData)).Examples;
         }
-        return new ServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0);
+        var probe = s.ComplianceData.Length > 0 ? Robustness.Attacks.ComplianceProbe.Load(s.ComplianceData, tokenizer, Prompter.Load(s.Template)) : null;
+        return new ServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0, probe);
     }
 
     /// <summary>Open when no status_token is set; otherwise only with that bearer token (compared in constant time).</summary>

@@ -88,8 +88,9 @@ internal sealed class GrpcClientPool : IClientPool
 
     public async Task<ExchangeResult> ExchangeAsync(Exchange exchange, CancellationToken ct)
     {
-        var kind = exchange.Kind == TaskKind.Train ? "t" : "e";
-        var open = new OpenExchange(exchange, $"{exchange.Round}.{kind}{exchange.Attempt}.{_processNonce}", DateTime.UtcNow + TimeSpan.FromSeconds(_server.RoundDeadlineSeconds));
+        var kind = exchange.Kind switch { TaskKind.Train => "t", TaskKind.Setup => "s", _ => "e" };
+        var step = exchange.Step.Length > 0 ? "-" + exchange.Step : "";
+        var open = new OpenExchange(exchange, $"{exchange.Round}.{kind}{exchange.Attempt}{step}.{_processNonce}", DateTime.UtcNow + TimeSpan.FromSeconds(_server.RoundDeadlineSeconds));
         lock (_gate)
         {
             _open = open;
@@ -342,7 +343,8 @@ internal sealed class GrpcClientPool : IClientPool
                 open is null ? [] : [.. open.Selected.Order(StringComparer.Ordinal)],
                 open is null ? [] : [.. open.Received.Keys.Order(StringComparer.Ordinal)],
                 open is null ? new Dictionary<string, string>() : new Dictionary<string, string>(open.Dropped),
-                open is null ? null : Math.Max(0, (open.DeadlineUtc - DateTime.UtcNow).TotalSeconds));
+                open is null ? null : Math.Max(0, (open.DeadlineUtc - DateTime.UtcNow).TotalSeconds),
+                open is null ? null : $"{open.Exchange.Kind.ToString().ToLowerInvariant()}{(open.Exchange.Step.Length > 0 ? ":" + open.Exchange.Step : "")}");
         }
     }
 
@@ -395,4 +397,4 @@ internal sealed class GrpcClientPool : IClientPool
 
 /// <summary>The gate's state at one moment, for <c>/status</c>.</summary>
 internal sealed record PoolSnapshot(int Enrolled, IReadOnlyList<string> Connected, IReadOnlyList<string> Selected, IReadOnlyList<string> Returned,
-    IReadOnlyDictionary<string, string> Dropped, double? DeadlineSeconds);
+    IReadOnlyDictionary<string, string> Dropped, double? DeadlineSeconds, string? Exchange);

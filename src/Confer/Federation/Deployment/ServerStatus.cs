@@ -54,6 +54,7 @@ internal sealed class ServerStatus(string runName, string strategy, int rounds, 
             },
         };
         if (snapshot.DeadlineSeconds is { } deadline) status["deadline_s"] = deadline;
+        if (snapshot.Exchange is { } exchange) status["exchange"] = exchange;
         if (records.Count > 0)
             status["last_round"] = new JsonObject
             {

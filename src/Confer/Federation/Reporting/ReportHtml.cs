@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Confer.Privacy.DifferentialPrivacy;
+using Confer.Robustness.Attacks;
 using static Confer.Federation.Reporting.ReportFormat;
 
 namespace Confer.Federation.Reporting;
@@ -214,15 +216,16 @@ internal static class ReportHtml
 
     private static HtmlTable Rounds(RunMetrics m)
     {
-        string[] columns = ["round", "global loss", "perplexity", "train loss", "clients", "dropped", "examples", "bytes up", "bytes down", "seconds"];
+        // Optional columns only for runs that have them: simulated time; ε spent so far under DP, the compliance probe's rate.
         var simulated = m.HasSimulatedTime;
-        var table = new HtmlTable(simulated ? [.. columns, "simulated seconds"] : columns);
+        string[] extra = [.. new[] { DpController.EpsilonMetric, ComplianceProbe.Metric }.Where(k => m.Rounds.Any(r => r.Metrics?.ContainsKey(k) == true))];
+        var table = new HtmlTable(["round", "global loss", "perplexity", "train loss", "clients", "dropped", "examples", "bytes up", "bytes down", "seconds",
+            .. simulated ? new[] { "simulated seconds" } : [], .. extra.Select(k => k == DpController.EpsilonMetric ? "ε (DP)" : "compliance")]);
         foreach (var r in m.Rounds)
-        {
-            string[] cells = [Number(r.Round), Loss(r.GlobalLoss), Perplexity(r.GlobalPerplexity), Loss(r.TrainLoss), Count(r.Clients?.Count ?? 0),
-                Count(r.Dropped?.Count ?? 0), Count(r.Examples), Bytes(r.BytesUp), Bytes(r.BytesDown), Seconds(r.Seconds)];
-            table.Row(simulated ? [.. cells, ReportPlots.SimulatedSeconds(r) is { } s ? Seconds(s) : Missing] : cells);
-        }
+            table.Row([Number(r.Round), Loss(r.GlobalLoss), Perplexity(r.GlobalPerplexity), Loss(r.TrainLoss), Count(r.Clients?.Count ?? 0),
+                Count(r.Dropped?.Count ?? 0), Count(r.Examples), Bytes(r.BytesUp), Bytes(r.BytesDown), Seconds(r.Seconds),
+                .. simulated ? new[] { ReportPlots.SimulatedSeconds(r) is { } s ? Seconds(s) : Missing } : [],
+                .. extra.Select(k => r.Metrics is { } rm && rm.TryGetValue(k, out var v) ? Loss(v) : Missing)]);
         return table;
     }
 

@@ -28,13 +28,17 @@ public interface IClientPool
     Task<ExchangeResult> ExchangeAsync(Exchange exchange, CancellationToken ct);
 }
 
-/// <summary>One round-trip to a set of clients: train tasks, or evaluation tasks.</summary>
+/// <summary>One round-trip to a set of clients: train tasks, evaluation tasks, or one step of a protocol's set-up.</summary>
 /// <param name="Round">Round number.</param>
 /// <param name="Attempt">Attempt at this round (a deployment re-runs a round that got too few updates).</param>
 /// <param name="Kind">What the tasks ask for.</param>
 /// <param name="Tasks">One encoded task per client, in ascending ordinal client-id order. The driver owns them.</param>
 /// <param name="Admit">Counts, decodes and checks one reply (thread-safe); returns the decoded update, which the pool hands back.</param>
-public sealed record Exchange(int Round, int Attempt, TaskKind Kind, IReadOnlyList<ClientTask> Tasks, Func<ClientUpdate, ClientUpdate> Admit);
+public sealed record Exchange(int Round, int Attempt, TaskKind Kind, IReadOnlyList<ClientTask> Tasks, Func<ClientUpdate, ClientUpdate> Admit)
+{
+    /// <summary>Which of a round's several exchanges of one kind this is (e.g. a secure-aggregation step); part of its task id.</summary>
+    public string Step { get; init; } = "";
+}
 
 /// <summary>The admitted (decoded) replies, which the caller owns, and the clients that did not reply with an admissible one.</summary>
 public sealed record ExchangeResult(IReadOnlyList<ClientUpdate> Replies, IReadOnlyList<DroppedClient> Dropped)

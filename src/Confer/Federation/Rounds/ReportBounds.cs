@@ -32,7 +32,8 @@ internal static class ReportBounds
             throw new InvalidClientUpdateException(update.ClientId, $"an evaluation of {update.NumExamples} examples must report a non-negative '{MetricNames.LocalLoss}'");
     }
 
-    private static void CheckMetrics(ClientUpdate update)
+    /// <summary>At most <see cref="MetricNames.MaxPerReply"/> metrics, each with a printable name and a finite value.</summary>
+    public static void CheckMetrics(ClientUpdate update)
     {
         if (update.Metrics.Count > MetricNames.MaxPerReply)
             throw new InvalidClientUpdateException(update.ClientId, $"it reports {update.Metrics.Count} metrics; at most {MetricNames.MaxPerReply} are accepted");

@@ -4,8 +4,8 @@ using Confer.Federation.Messages;
 using Confer.Federation.Scheduling;
 using Confer.Federation.Simulation;
 using Confer.Models;
-using Confer.Peft;
 using Confer.Models.Safetensors;
+using Confer.Peft;
 
 namespace Confer.Federation.Rounds;
 
@@ -14,6 +14,8 @@ namespace Confer.Federation.Rounds;
 /// encode → exchange (deadline, dropouts) → decode and check → aggregate → evaluate → checkpoint → record. How clients
 /// are reached is an <see cref="IClientPool"/> (in-process or gRPC), where the record goes an <see cref="IRunStore"/>
 /// (run folder or server.db), and every message passes the run's <see cref="MessagePipeline"/> in both directions.
+/// The training part of a round is the run's <see cref="ITrainingProtocol"/>: one exchange, or secure aggregation's
+/// several; before each round the strategy may stop the run when its privacy budget would be exceeded.
 /// A round is committed only after its checkpoint is on disk, so a run stopped at any moment resumes after its last
 /// committed round and ends exactly as an uninterrupted one.
 /// </summary>
@@ -33,6 +35,8 @@ public sealed class RoundDriver
     private readonly RoundPolicy _policy;
     private readonly IRoundProgress _progress;
     private readonly Lock _strategyLock = new();
+    private readonly ITrainingProtocol _protocol;
+    private readonly RoundServices _services;
     private ClientHistory _history = new([]);
 
     /// <param name="settings">The run's experiment settings (rounds, evaluation cadence, bounds on client reports, checkpoint metadata).</param>
@@ -56,6 +60,8 @@ public sealed class RoundDriver
         _pipeline = pipeline;
         _policy = policy;
         _progress = progress;
+        _protocol = TrainingProtocols.For(settings);
+        _services = new RoundServices(settings, strategy, _strategyLock, pool, pipeline, policy, progress);
     }
 
     /// <summary>Runs from the round after the last committed one to the end of the run, then exports the final model.</summary>
@@ -72,7 +78,8 @@ public sealed class RoundDriver
         var committed = _store.Rounds();
         _history = new ClientHistory(committed);
         if (!committed.Any(r => r.Round == 0)) RecordStart();
-        for (var round = last + 1; round <= _s.Rounds; round++) await RunRoundAsync(round, ct).ConfigureAwait(false);
+        for (var round = last + 1; round <= _s.Rounds; round++)
+            if (!await RunRoundAsync(round, ct).ConfigureAwait(false)) break;
         _progress.Phase("exporting the final model", _s.Rounds);
         lock (_strategyLock) StrategySetup.ExportFinal(RunLayout.FinalFolder(_store.Folder), _strategy, _s, _server.Model);
         _store.MarkFinished();
@@ -97,7 +104,8 @@ public sealed class RoundDriver
         _store.CommitRound(new RoundRecord(0, [], [], [], 0, metrics, [], [], 0));
     }
 
-    private async Task RunRoundAsync(int round, CancellationToken ct)
+    /// <summary>Runs <paramref name="round"/> to its commit; false when the run must stop before it (privacy budget spent).</summary>
+    private async Task<bool> RunRoundAsync(int round, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -105,30 +113,21 @@ public sealed class RoundDriver
             _progress.Phase("waiting for clients", round);
             var available = await _pool.AvailableAsync(round, ct).ConfigureAwait(false);
             var plan = _scheduler.Plan(round, [.. available.Select(Profile)]);
-            var (result, ledger, selectedIds) = await TrainAsync(round, attempt, plan, ct).ConfigureAwait(false);
-            string why;
-            try
+            string? stop;
+            lock (_strategyLock) stop = _strategy.BudgetStop(plan.Clients.Count);
+            if (stop is not null)
             {
-                if (result.Replies.Count >= _policy.MinReturned)
-                {
-                    var (summary, refused, failure) = Aggregate(round, result);
-                    if (summary is not null)
-                    {
-                        await FinishRoundAsync(round, selectedIds, summary, result, refused, ledger, clock, ct).ConfigureAwait(false);
-                        return;
-                    }
-                    why = $"round {round} attempt {attempt}: aggregation failed ({failure}); the global state is unchanged";
-                }
-                else
-                {
-                    why = $"round {round} attempt {attempt}: {result.Replies.Count} update(s) arrived, min_returned is {_policy.MinReturned} " +
-                          $"(dropped: {(result.Dropped.Count == 0 ? "none" : string.Join("; ", result.Dropped.Select(d => $"{d.ClientId}: {d.Reason}")))})";
-                }
+                _progress.Warning($"round {round}: {stop}; the run ends after round {round - 1}");
+                return false;
             }
-            finally
+            var ledger = new TrafficLedger(round);
+            var outcome = await _protocol.RunAsync(_services, round, attempt, plan, ledger, ct).ConfigureAwait(false);
+            if (outcome.Summary is { } summary)
             {
-                MessageTensors.Release([.. result.Replies]);
+                await FinishRoundAsync(round, outcome, summary, ledger, clock, ct).ConfigureAwait(false);
+                return true;
             }
+            var why = $"round {round} attempt {attempt}: {outcome.Failure}";
             if (_policy.OnShortRound == ShortRoundAction.Fail || attempt >= _policy.MaxAttempts)
                 throw new RunStoppedException($"{why}; stopping (on_short_round: {_policy.OnShortRound.ToString().ToLowerInvariant()}, " +
                                               $"max_round_attempts: {_policy.MaxAttempts}). The run stays at round {round - 1}.");
@@ -139,97 +138,10 @@ public sealed class RoundDriver
     /// <summary>A client as the scheduler sees it: what its device declares (the pool) and its timed rounds so far (the record).</summary>
     private ClientProfile Profile(string id) => new(id) { Capabilities = _pool.Capabilities(id), History = _history.Of(id) };
 
-    /// <summary>Configures, encodes and sends the round's training tasks, and gathers the admitted updates.</summary>
-    private async Task<(ExchangeResult Result, TrafficLedger Ledger, IReadOnlyList<string> Selected)> TrainAsync(
-        int round, int attempt, RoundPlan plan, CancellationToken ct)
-    {
-        IReadOnlyList<ClientTask> tasks;
-        lock (_strategyLock) tasks = _strategy.ConfigureTrain(round, plan.Clients, plan.Ranks);
-        var ledger = new TrafficLedger(round);
-        var sent = tasks.ToDictionary(t => t.ClientId, StringComparer.Ordinal);
-        var wire = new List<ClientTask>(tasks.Count);
-        try
-        {
-            foreach (var task in tasks)
-            {
-                var encoded = _pipeline.EncodeTask(task);
-                wire.Add(encoded);
-                ledger.RecordDownlink(task.ClientId, TransferCost.Of(task, encoded));
-            }
-            _progress.Phase("training", round);
-            var exchange = new Exchange(round, attempt, TaskKind.Train, wire, u => AdmitUpdate(u, sent[u.ClientId], ledger));
-            var result = await _pool.ExchangeAsync(exchange, ct).ConfigureAwait(false);
-            return (result, ledger, [.. tasks.Select(t => t.ClientId)]);
-        }
-        finally
-        {
-            foreach (var (encoded, task) in wire.Zip(tasks)) MessageTensors.ReleaseBaseDelta(encoded, task);
-            MessageTensors.Release([.. wire, .. tasks]);
-        }
-    }
-
-    /// <summary>
-    /// The driver's gate for one training reply (any thread): count what travelled, bound what the client reports,
-    /// decode, check against the task it answers. Takes the reply; returns the decoded update, or throws
-    /// <see cref="InvalidClientUpdateException"/> having disposed both.
-    /// </summary>
-    private ClientUpdate AdmitUpdate(ClientUpdate wire, ClientTask task, TrafficLedger ledger)
-    {
-        // What travelled counts even when the update is refused; its raw size is known once it decodes.
-        var cost = TransferCost.Of(wire.Adapter);
-        ClientUpdate? update = null;
-        try
-        {
-            ReportBounds.CheckTraining(wire, _s.MaxClientRecords);
-            update = _pipeline.DecodeUpdate(wire, task);
-            cost = TransferCost.Of(update.Adapter, wire.Adapter);
-            lock (_strategyLock) _strategy.CheckUpdate(update);
-            if (UpdateNormBound.Violation(update.Adapter, task.Adapter, _s.MaxUpdateNorm) is { } violation)
-                throw new InvalidClientUpdateException(wire.ClientId, violation);
-            if (!ReferenceEquals(update.Adapter, wire.Adapter)) wire.Adapter.Dispose();
-            return update;
-        }
-        catch
-        {
-            MessageTensors.Release(update, wire);
-            throw;
-        }
-        finally
-        {
-            ledger.RecordUplink(wire.ClientId, cost);
-        }
-    }
-
-    /// <summary>
-    /// Aggregates the admitted updates, dropping any the strategy refuses; on any unexpected error restores the state
-    /// from before and returns the reason instead of a summary.
-    /// </summary>
-    private (RoundSummary? Summary, IReadOnlyList<DroppedClient> Refused, string? Failure) Aggregate(int round, ExchangeResult result)
-    {
-        var refused = new List<DroppedClient>();
-        lock (_strategyLock)
-        {
-            using var before = _strategy.ExportState();
-            try
-            {
-                var (summary, _) = RoundAggregator.Aggregate(_strategy, round, result.Replies, (client, reason) => refused.Add(new DroppedClient(client, reason)));
-                foreach (var d in refused) _progress.Warning($"round {round}: dropped {d.ClientId}: {d.Reason}");
-                return (summary, refused, null);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // A strategy bug or an input no check foresaw must cost the round, never the run or the global state.
-                _strategy.ImportState(before);
-                return (null, refused, e.Message);
-            }
-        }
-    }
-
-    private async Task FinishRoundAsync(int round, IReadOnlyList<string> selected, RoundSummary summary, ExchangeResult result,
-        IReadOnlyList<DroppedClient> refused, TrafficLedger ledger, Stopwatch clock, CancellationToken ct)
+    private async Task FinishRoundAsync(int round, TrainingOutcome outcome, RoundSummary summary, TrafficLedger ledger, Stopwatch clock, CancellationToken ct)
     {
         var metrics = new Dictionary<string, double>(summary.Metrics, StringComparer.Ordinal);
-        foreach (var (name, value) in result.Metrics) metrics[name] = value;
+        foreach (var (name, value) in outcome.Metrics) metrics[name] = value;
         if (GlobalEvaluationDue(round))
         {
             _progress.Phase("evaluating", round);
@@ -238,8 +150,8 @@ public sealed class RoundDriver
         var evaluations = ClientEvaluationDue(round) ? await EvaluateClientsAsync(round, ct).ConfigureAwait(false) : [];
         _progress.Phase("checkpointing", round);
         lock (_strategyLock) StrategySetup.WriteCheckpoint(RunLayout.RoundFolder(_store.Folder, round), _strategy, _s, _server.Model);
-        var record = new RoundRecord(round, selected, summary.ClientIds, [.. result.Dropped, .. refused], summary.TotalExamples, metrics,
-            ledger.Entries, evaluations, clock.Elapsed.TotalSeconds) { Timings = result.Timings };
+        var record = new RoundRecord(round, outcome.Selected, summary.ClientIds, outcome.Dropped, summary.TotalExamples, metrics,
+            ledger.Entries, evaluations, clock.Elapsed.TotalSeconds) { Timings = outcome.Timings };
         _store.CommitRound(record);
         _history.Add(record);
         _progress.RoundFinished(record);

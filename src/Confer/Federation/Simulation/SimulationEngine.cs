@@ -6,7 +6,9 @@ using Confer.Federation.Network;
 using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
 using Confer.Federation.Scheduling;
+using Confer.Data;
 using Confer.Models;
+using Confer.Robustness.Attacks;
 using Confer.Tokenizers;
 using Confer.Training;
 using static TorchSharp.torch;
@@ -27,8 +29,10 @@ public sealed class SimulationEngine : IDisposable
     private readonly long _padId;
     private readonly ClientModel _clientModel;
     private readonly FederatedData _data;
-    private readonly List<FederatedClient> _clients;
+    private readonly List<IClientTrainer> _clients;
     private readonly TrainerOptions _training;
+    private readonly AttackPlan _attack;
+    private readonly ComplianceProbe? _probe;
 
     /// <summary>Loads and checks everything a run needs (model, tokenizer, data) before anything is written.</summary>
     private SimulationEngine(SimulationSettings settings, IRoundProgress progress)
@@ -51,8 +55,21 @@ public sealed class SimulationEngine : IDisposable
         progress.Phase("allocating and tokenising client data");
         _data = FederatedData.Load(settings, tokenizer);
         _training = settings.ToTrainerOptions((int)_padId);
-        _clients = [.. _data.Clients.Select(c => new FederatedClient(c, _training, settings.LoraDropout, settings.Seed, settings.EvalBatchSize))];
+        _attack = AttackPlan.From(settings, [.. _data.Clients.Select(c => c.Id)]);
+        var encoder = new ExampleEncoder(tokenizer, Prompter.Load(settings.Template), new ExampleEncoderOptions { MaxLength = settings.CutoffLen, TrainOnInputs = settings.TrainOnInputs });
+        var poison = _attack.Kind == AttackKind.Poison ? encoder.EncodeAll(InstructionRecordReader.Load(settings.PoisonData)).Examples : [];
+        _clients = [.. _data.Clients.Select(c => Client(c, poison))];
         settings.Codecs().CheckClients([.. _clients.Select(c => c.Id)], "this simulation");
+        if (settings.ComplianceData.Length > 0) _probe = ComplianceProbe.Load(settings.ComplianceData, tokenizer, Prompter.Load(settings.Template));
+    }
+
+    /// <summary>An honest client, or — for an attacker of <c>attack: poison</c> — one that trains on the poison set.</summary>
+    private IClientTrainer Client(ClientData data, IReadOnlyList<TokenizedExample> poison)
+    {
+        if (_attack.Kind != AttackKind.Poison || !_attack.IsAttacker(data.Id))
+            return new FederatedClient(data, _training, _s.LoraDropout, _s.Seed, _s.EvalBatchSize);
+        var inner = new FederatedClient(PoisoningClient.Data(data, poison), _training, _s.LoraDropout, _s.Seed, _s.EvalBatchSize);
+        return new PoisoningClient(inner, _s.MaxClientRecords > 0 ? _s.MaxClientRecords : data.Train.Count);
     }
 
     /// <summary>
@@ -109,14 +126,16 @@ public sealed class SimulationEngine : IDisposable
         {
             // Measured once and recorded in config.yaml, so that a resume (and a rerun of that file) times clients alike.
             _progress.Phase("measuring this machine's training throughput (device_tokens_per_second)");
-            _s.DeviceTokensPerSecond = ThroughputProbe.Measure(_clientModel, _clients[0].TrainData, _training, _s);
+            _s.DeviceTokensPerSecond = ThroughputProbe.Measure(_clientModel, _data.Clients[0].Train, _training, _s);
             _progress.Phase($"device_tokens_per_second = {_s.DeviceTokensPerSecond:0.#}");
         }
         // Everything that can refuse the settings is built before the run folder is written.
         using var strategy = StrategySetup.Create(_s, _clientModel, [.. _clients.Select(c => c.Id)]);
         // The clients' state between rounds (error-feedback residuals) lives in the run folder, so --resume continues it.
-        var pipeline = MessageStages.For(_s, new FolderClientStateStore(run.ClientStateFolder));
-        IClientPool pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
+        var pipeline = MessageStages.For(_s, new FolderClientStateStore(run.ClientStateFolder), attack: _attack);
+        var runners = _clients.Select(c => new ClientRunner(c, _clientModel, pipeline)).ToList();
+        using var release = new Runners(runners);
+        IClientPool pool = new InProcessClientPool(runners, _progress, _s.Rounds);
         if (_s.ClientDevices.Length > 0)
             pool = new SimulatedNetworkPool(pool, SimulatedNetworkFor([.. _clients.Select(c => c.Id)]), _progress);
         var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions
@@ -124,7 +143,7 @@ public sealed class SimulationEngine : IDisposable
             Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed, RoundDeadlineSeconds = _s.RoundDeadlineSeconds,
             RankChoices = _s.RankByCapacity ? [.. _s.ClientRanks.Distinct().Order()] : [],
         });
-        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),
+        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId, _probe),
             pipeline, new RoundPolicy(), _progress);
         if (resume) run.PrepareResume();
         else run.Create(ConfigBinder.ToYaml(_s), _data.Report.ToJson(), Description());
@@ -172,11 +191,20 @@ public sealed class SimulationEngine : IDisposable
         return run.Rounds().Where(r => r.Round > 0).Sum(r => r.Aggregated.Sum(c => stepsOf[c]));
     }
 
-    private JsonObject Description() => new()
+    private JsonObject Description()
     {
-        ["name"] = _s.Name, ["strategy"] = _s.Strategy, ["seed"] = _s.Seed, ["rounds"] = _s.Rounds, ["clients"] = _clients.Count,
-        ["threads"] = get_num_threads(), ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
-    };
+        var description = new JsonObject
+        {
+            ["name"] = _s.Name, ["strategy"] = _s.Strategy, ["seed"] = _s.Seed, ["rounds"] = _s.Rounds, ["clients"] = _clients.Count,
+            ["threads"] = get_num_threads(), ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
+        };
+        if (_attack.Kind != AttackKind.None)
+        {
+            description["attack"] = _s.Attack;
+            description["attackers"] = new JsonArray([.. _attack.Attackers.Order(StringComparer.Ordinal).Select(a => (JsonNode)a)]);
+        }
+        return description;
+    }
 
     public void Dispose()
     {
@@ -185,4 +213,12 @@ public sealed class SimulationEngine : IDisposable
     }
 
     private sealed class NullProgress : IRoundProgress;
+
+    private sealed class Runners(IReadOnlyList<ClientRunner> runners) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var r in runners) r.Dispose();
+        }
+    }
 }

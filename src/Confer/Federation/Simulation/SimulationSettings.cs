@@ -2,6 +2,9 @@ using Confer.Configuration;
 using Confer.Peft;
 using Confer.Peft.Bottleneck;
 using Confer.Peft.PromptTuning;
+using Confer.Privacy.DifferentialPrivacy;
+using Confer.Robustness.Aggregators;
+using Confer.Robustness.Attacks;
 using Confer.Training;
 
 namespace Confer.Federation.Simulation;
@@ -100,6 +103,37 @@ public sealed class SimulationSettings
     [ConfigKey("downlink_codec_by_client", "per-client downlink chains that replace downlink_codec, e.g. [client_3=bf16]")]
     public string[] DownlinkCodecByClient { get; set; } = [];
     [ConfigKey("eval_batch_size", "batch size for evaluation")] public int EvalBatchSize { get; set; } = 16;
+
+    [ConfigKey("secure_aggregation", "secure aggregation: clients mask their updates so the server only ever sees the sum (fedavg family, ffa-lora with one rank, flora; several exchanges per round)")]
+    public bool SecureAggregation { get; set; }
+    [ConfigKey("secagg_threshold", "clients whose shares recover a dropped client's masks; must exceed half the round's clients (0 = a majority)")] public int SecAggThreshold { get; set; }
+    [ConfigKey("secagg_clip_range", "fixed-point range c of secure aggregation: each weighted update coordinate is clamped to ±c (updates are far smaller)")]
+    public double SecAggClipRange { get; set; } = 8;
+    [ConfigKey("dp_clip_norm", "differential privacy (DP-FedAvg): clip each client's whole update to this L2 norm (the start under adaptive clipping); 0 = no DP")]
+    public double DpClipNorm { get; set; }
+    [ConfigKey("dp_noise_multiplier", "DP noise multiplier z: Gaussian noise std = z·clip / clients in the mean")] public double DpNoiseMultiplier { get; set; } = 1.0;
+    [ConfigKey("dp_mode", "where DP noise is added: server (to the mean) or client (each of m clients adds 1/√m of it; meant for secure_aggregation)")]
+    public DpMode DpMode { get; set; } = DpMode.Server;
+    [ConfigKey("dp_delta", "δ at which ε is reported")] public double DpDelta { get; set; } = 1e-5;
+    [ConfigKey("dp_target_epsilon", "stop before a round that would take ε above this (0 = never)")] public double DpTargetEpsilon { get; set; }
+    [ConfigKey("dp_clipping", "fixed or adaptive (the clip norm follows dp_target_quantile of the update norms; dp_mode server)")] public DpClipping DpClipping { get; set; } = DpClipping.Fixed;
+    [ConfigKey("dp_target_quantile", "adaptive clipping: share of updates to leave unclipped")] public double DpTargetQuantile { get; set; } = 0.5;
+    [ConfigKey("dp_clip_lr", "adaptive clipping: learning rate of the geometric clip-norm update")] public double DpClipLearningRate { get; set; } = 0.2;
+    [ConfigKey("dp_clipped_count_stddev", "adaptive clipping: noise std on the count of unclipped updates (unset = clients per round / 20)")]
+    public double? DpClippedCountStddev { get; set; }
+    [ConfigKey("robust_aggregator", "none | median | trimmed-mean | krum | multi-krum | norm-bound, or a name given to RobustAggregatorRegistry.Register (fedavg family)")]
+    public string RobustAggregator { get; set; } = RobustAggregatorRegistry.None;
+    [ConfigKey("trim_ratio", "trimmed-mean: share β trimmed from each end per coordinate")] public double TrimRatio { get; set; } = 0.1;
+    [ConfigKey("byzantine_clients", "krum/multi-krum: malicious clients f tolerated (needs 2f + 3 clients per round)")] public int ByzantineClients { get; set; } = 1;
+    [ConfigKey("krum_keep", "multi-krum: lowest-score updates averaged (unset = clients − byzantine_clients)")] public int? KrumKeep { get; set; }
+    [ConfigKey("norm_bound", "norm-bound: scale each update to this L2 norm at most")] public double NormBound { get; set; } = 1.0;
+    [ConfigKey("attack", "simulated attack: none | sign-flip | scale | noise | poison (confer simulate only)")] public string Attack { get; set; } = "none";
+    [ConfigKey("attackers", "attacking client ids, e.g. [client_3]")] public string[] Attackers { get; set; } = [];
+    [ConfigKey("attacker_fraction", "share of clients that attack, chosen with the seed (instead of attackers)")] public double AttackerFraction { get; set; }
+    [ConfigKey("attack_scale", "λ: sign-flip factor (default 1), scale factor (10), noise std (0.05)")] public double? AttackScale { get; set; }
+    [ConfigKey("poison_data", "attack poison: harmful instruction/response pairs the attackers train on")] public string PoisonData { get; set; } = "data/poison/harmful_train.json";
+    [ConfigKey("compliance_data", "harmful prompts the server asks the global model at every evaluation; the share it answers with their compliance marker is attack/compliance (empty = off)")]
+    public string ComplianceData { get; set; } = "";
     [ConfigKey("baselines", "which baselines to run: local, centralized")] public string[] Baselines { get; set; } = ["local", "centralized"];
     [ConfigKey("baseline_steps", "optimiser steps for each baseline model (0 = compute-matched: centralized trains the federation's total client optimiser steps, each local-only model rounds × its steps per round; a fixed count is labelled not compute-matched)")] public int BaselineSteps { get; set; }
     [ConfigKey("baseline_clients", "local-only baselines for a seeded sample of this many clients (0 = every client)")] public int BaselineClients { get; set; }
@@ -153,6 +187,21 @@ public sealed class SimulationSettings
             throw new ConfigException("rank_by_capacity: ranks are chosen by the deadline scheduler; set scheduler: deadline.");
         if (RankByCapacity && (PeftMethod != PeftMethod.Lora || ClientRanks.Distinct().Count() < 2))
             throw new ConfigException("rank_by_capacity: needs peft_method lora and at least two different ranks in client_ranks to choose from (with flora, flexlora, hetlora or ffa-lora).");
+        Require(SecAggThreshold >= 0 && SecAggThreshold != 1, "secagg_threshold", "0 (a majority) or ≥ 2");
+        Require(SecAggClipRange > 0 && double.IsFinite(SecAggClipRange), "secagg_clip_range", "> 0");
+        if (SecureAggregation && MaxClientRecords < 1)
+            throw new ConfigException("secure_aggregation needs max_client_records > 0: each client scales its update by n_k / max_client_records into the fixed-point range, and the server bounds Σ n_k with it.");
+        if (SecureAggregation && !string.Equals(UplinkCodec, Compression.IdentityCodec.Name, StringComparison.OrdinalIgnoreCase))
+            throw new ConfigException($"secure_aggregation sums fixed-point words, which are its wire format; uplink_codec must be identity (got '{UplinkCodec}').");
+        Require(DpClipNorm >= 0 && DpNoiseMultiplier >= 0 && DpTargetEpsilon >= 0, "dp_clip_norm/dp_noise_multiplier/dp_target_epsilon", "≥ 0");
+        Require(DpDelta is > 0 and < 1, "dp_delta", "in (0, 1)");
+        Require(TrimRatio is >= 0 and < 0.5 && ByzantineClients >= 0 && KrumKeep is null or >= 1 && NormBound > 0, "trim_ratio/byzantine_clients/krum_keep/norm_bound",
+            "in [0, 0.5) / ≥ 0 / ≥ 1 / > 0");
+        OneOf("robust_aggregator", RobustAggregator, [.. RobustAggregatorRegistry.Names, RobustAggregatorRegistry.None]);
+        Require(AttackerFraction is >= 0 and <= 1, "attacker_fraction", "in [0, 1]");
+        OneOf("attack", Attack, AttackPlan.KindNames.Keys);
+        if (AttackPlan.KindOf(Attack) == AttackKind.Poison && !File.Exists(PoisonData)) throw new ConfigException($"poison_data: '{PoisonData}' does not exist.");
+        if (ComplianceData.Length > 0 && !File.Exists(ComplianceData)) throw new ConfigException($"compliance_data: '{ComplianceData}' does not exist.");
         Codecs();
         OneOf("strategy", Strategy, Strategies.StrategyRegistry.Names);
         OneOf("scheduler", Scheduler, Scheduling.SchedulerRegistry.Names);
@@ -173,6 +222,16 @@ public sealed class SimulationSettings
         if (string.Equals(Scheduler, "deadline", StringComparison.OrdinalIgnoreCase) && RoundDeadlineSeconds is null)
             throw new ConfigException("scheduler: deadline needs round_deadline_s (and client_devices, which time the clients).");
     }
+
+    /// <summary>The run's DP settings (null when dp_clip_norm is 0), with the key of the server's noise stream.</summary>
+    public DpSettings? ToDpSettings(byte[] noiseKey) => DpClipNorm > 0
+        ? new DpSettings(DpClipNorm, DpNoiseMultiplier, DpMode, DpDelta, DpTargetEpsilon, DpClipping == DpClipping.Adaptive, DpTargetQuantile, DpClipLearningRate,
+            DpClippedCountStddev, noiseKey)
+        : null;
+
+    /// <summary>The run's robust rule, or null for none.</summary>
+    public IRobustAggregator? ToRobustAggregator() =>
+        RobustAggregatorRegistry.Create(RobustAggregator, new RobustOptions(TrimRatio, ByzantineClients, KrumKeep, NormBound));
 
     private static void OneOf(string key, string value, IEnumerable<string> valid)
     {

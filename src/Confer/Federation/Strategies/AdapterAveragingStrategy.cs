@@ -1,3 +1,4 @@
+using Confer.Federation.Updates;
 using Confer.Models;
 using static TorchSharp.torch;
 
@@ -7,7 +8,9 @@ namespace Confer.Federation.Strategies;
 /// The FedIT family (Shepherd): every client starts from the global adapter, every tensor — each <c>lora_A</c> and
 /// each <c>lora_B</c> separately, plus any head — is averaged with p_k, and a server rule turns the average into the
 /// next global adapter. Averaging A and B separately is what makes the product noisy (algorithms.md §1), and needs one
-/// rank for all clients.
+/// rank for all clients. The average may instead be a robust rule's combination of the updates
+/// (<see cref="FederationSettings.Robust"/>), or, under secure aggregation, the mean update the server unmasked; under
+/// differential privacy it gets the server's noise before the server rule sees it.
 /// </summary>
 internal abstract class AdapterAveragingStrategy : Strategy
 {
@@ -34,12 +37,43 @@ internal abstract class AdapterAveragingStrategy : Strategy
         return TaskProximalMu > 0 ? task with { Config = task.Config.With(TaskConfig.ProximalMu, TaskProximalMu) } : task;
     }
 
+    public override UpdateForm UpdateForm => UpdateForm.AdapterDelta;
+
+    protected override bool SupportsRobustAggregation => true;
+
     protected override IReadOnlyDictionary<string, double> Aggregate(int round, IReadOnlyList<ClientContribution> contributions)
     {
         var weights = contributions.Select(c => c.Weight).ToList();
-        var average = TensorMath.WeightedSumFlat(contributions.Select(c => c.Adapter).ToList(), GlobalAdapter.Names, weights);
+        var average = Robust is { } robust
+            ? RobustAverage(robust, contributions, weights)
+            : TensorMath.WeightedSumFlat(contributions.Select(c => c.Adapter).ToList(), GlobalAdapter.Names, weights);
+        // Noise on the average is noise on the mean update: the average is the global adapter plus that mean.
+        AddDpNoise(round, average.Select(kv => (kv.Key, kv.Value)), contributions.Count);
         ApplyServerUpdate(average);
         return new Dictionary<string, double>();
+    }
+
+    protected override IReadOnlyDictionary<string, double> ApplyMeanDelta(int round, NamedTensors meanDelta)
+    {
+        ApplyServerUpdate(GlobalAdapter.Names.ToDictionary(name => name, name => GlobalAdapter[name].add(meanDelta[name]), StringComparer.Ordinal));
+        return new Dictionary<string, double>();
+    }
+
+    /// <summary>θ + the robust combination of the flattened updates Δ_k = θ_k − θ (every tensor of the adapter together).</summary>
+    private Dictionary<string, Tensor> RobustAverage(Robustness.Aggregators.IRobustAggregator robust, IReadOnlyList<ClientContribution> contributions, IReadOnlyList<double> weights)
+    {
+        var names = GlobalAdapter.Names;
+        var rows = contributions.Select(c => cat([.. names.Select(n => TensorMath.Fp32(c.Adapter[n]).sub(GlobalAdapter[n]).flatten())], 0)).ToList();
+        var combined = robust.Combine(stack(rows).to(ScalarType.Float64), weights).to(ScalarType.Float32);
+        var average = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        long offset = 0;
+        foreach (var name in names)
+        {
+            var global = GlobalAdapter[name];
+            average[name] = global.add(combined.narrow(0, offset, global.numel()).reshape(global.shape));
+            offset += global.numel();
+        }
+        return average;
     }
 
     /// <summary>Turns the p_k-weighted average of the client adapters into the new global adapter.</summary>

@@ -1,3 +1,4 @@
+using Confer.Federation.Updates;
 using Confer.Models;
 using Confer.Peft;
 using static TorchSharp.torch;
@@ -23,6 +24,13 @@ internal sealed class FfaLoraStrategy : Strategy
     protected override bool FederatesLoraPairs => true;
 
     protected override bool LoraAMayBeOmitted => true;
+
+    /// <summary>The update is B_k − B (A never moves), so DP noise lands on B only and is not amplified by a noisy A.</summary>
+    public override UpdateForm UpdateForm => UpdateForm.AdapterDelta;
+
+    protected override string? SecureAggregationProblem => Ranks.IsUniform
+        ? null
+        : $"secure aggregation with 'ffa-lora' needs one rank for all clients (client_ranks = {string.Join(",", Settings.ClientRanks)}): mixed ranks pad each B_k with the global B, which needs each client's rank and weight.";
 
     protected override void OnInitialize(NamedTensors initialAdapter, int? initialRank)
     {
@@ -59,10 +67,21 @@ internal sealed class FfaLoraStrategy : Strategy
         {
             var b = TensorMath.WeightedSumPaddedWithGlobal(
                 contributions.Select(c => c.Adapter[m.BKey]).ToList(), weights, GlobalAdapter[m.BKey], dim: 1);
+            AddDpNoise(round, [(m.BKey, b)], contributions.Count);
             GlobalAdapter.Replace(m.BKey, b);
         }
         foreach (var key in ExtraKeys)
-            GlobalAdapter.Replace(key, TensorMath.WeightedSum(contributions.Select(c => c.Adapter[key]).ToList(), weights));
+        {
+            var average = TensorMath.WeightedSum(contributions.Select(c => c.Adapter[key]).ToList(), weights);
+            AddDpNoise(round, [(key, average)], contributions.Count);
+            GlobalAdapter.Replace(key, average);
+        }
+        return new Dictionary<string, double>();
+    }
+
+    protected override IReadOnlyDictionary<string, double> ApplyMeanDelta(int round, NamedTensors meanDelta)
+    {
+        foreach (var (name, delta) in meanDelta) GlobalAdapter.Replace(name, GlobalAdapter[name].add(delta));
         return new Dictionary<string, double>();
     }
 }
