@@ -59,7 +59,7 @@ internal static class StrategySetup
         if (strategy.GlobalAdapter.Count > 0) PeftAdapter.Save(Path.Combine(folder, "adapter"), strategy.GlobalAdapter, AdapterConfig(strategy, s));
         model.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
         LoraModel.Merge(model.Model);
-        model.Model.SavePretrained(Path.Combine(folder, "model"));
+        model.SavePretrained(Path.Combine(folder, "model"));
         Tokenizers.TokenizerFiles.CopyTo(s.Model, Path.Combine(folder, "model"));
         LoraModel.Detach(model.Model);
     }

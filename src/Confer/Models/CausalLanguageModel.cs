@@ -8,11 +8,13 @@ namespace Confer.Models;
 /// with Hugging Face parameter names so that checkpoints and PEFT adapters load as they do in Python. Every
 /// architecture is one subclass plus one <see cref="ModelFactory"/> registration.
 /// </summary>
-public abstract class CausalLanguageModel(string name) : nn.Module<CausalLMInput, CausalLMOutput>(name)
+public abstract class CausalLanguageModel(string name) : nn.Module<CausalLMInput, CausalLMOutput>(name), IPretrainedModel
 {
     /// <summary>Decoder layers, each with its own key/value cache slot during generation.</summary>
     public abstract int LayerCount { get; }
 
     /// <summary>Writes <c>config.json</c> and the base weights (HF names, adapters excluded).</summary>
     public abstract void SavePretrained(string folder, ScalarType dtype = ScalarType.Float32, long maxShardBytes = 0);
+
+    void IPretrainedModel.SavePretrained(string folder) => SavePretrained(folder);
 }

@@ -1,5 +1,7 @@
 using Confer.Models;
 using Confer.Peft;
+using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Confer.Federation.Clients;
@@ -8,31 +10,56 @@ namespace Confer.Federation.Clients;
 /// The one model a process trains on, and the operations that put a strategy's state into it: the base is reset to
 /// pretrained + merged ΔW (FLoRA), then adapters are attached fresh and filled from the task. Sharing one model
 /// between simulated clients keeps memory at one model plus the selected clients' adapters.
+/// <para>
+/// Any module whose projections are <see cref="LoraLinear"/>s works: a causal LM (<see cref="CausalLanguageModel"/>)
+/// or an encoder with a classification head (FedCoT's discriminator). Parameters named in <c>trainedParameters</c>
+/// (e.g. the head's <c>classifier.weight</c>) are trained in full and travel with the adapter under their HF names,
+/// like PEFT's <c>modules_to_save</c>.
+/// </para>
 /// </summary>
 public sealed class ClientModel : IDisposable
 {
     private readonly List<(string Path, LoraLinear Layer)> _targets;
     private readonly Dictionary<string, Tensor> _pristine = new(StringComparer.Ordinal);
+    private readonly List<(string Name, Parameter Parameter)> _trained;
+    private readonly Dictionary<string, Tensor> _pristineTrained = new(StringComparer.Ordinal);
 
-    public ClientModel(CausalLanguageModel model, IReadOnlyList<string> targetModules)
+    /// <param name="model">The model (the caller keeps ownership).</param>
+    /// <param name="targetModules">Module names that get LoRA adapters (PEFT <c>target_modules</c>).</param>
+    /// <param name="trainedParameters">HF names of parameters trained in full and sent with the adapter; none by default.</param>
+    public ClientModel(nn.Module model, IReadOnlyList<string> targetModules, IReadOnlyList<string>? trainedParameters = null)
     {
         Model = model;
         var targeting = new LoraConfig { TargetModules = [.. targetModules] };
         _targets = LoraModel.Layers(model).Where(l => targeting.Targets(l.Path)).ToList();
         if (_targets.Count == 0)
             throw new ArgumentException($"No layer of the model matches lora_targets [{string.Join(", ", targetModules)}].");
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        _trained = [.. (trainedParameters ?? []).Select(name => parameters.TryGetValue(name, out var p)
+            ? (name, p)
+            : throw new ArgumentException($"The model has no parameter '{name}' to train (its parameters are named like '{parameters.Keys.FirstOrDefault()}')."))];
         using var _ = no_grad();
         foreach (var (path, layer) in _targets) _pristine[path] = layer.Weight.detach().clone().DetachFromDisposeScope();
+        foreach (var (name, p) in _trained) _pristineTrained[name] = p.detach().clone().DetachFromDisposeScope();
     }
 
-    public CausalLanguageModel Model { get; }
+    public nn.Module Model { get; }
+
+    /// <summary>The model as a causal LM, for the instruction-tuning client and its evaluation.</summary>
+    /// <exception cref="InvalidOperationException">The model is not a causal LM.</exception>
+    public CausalLanguageModel CausalLM =>
+        Model as CausalLanguageModel ?? throw new InvalidOperationException($"The client model is a {Model.GetType().Name}, not a causal language model.");
 
     /// <summary>Module paths that carry adapters, in model order.</summary>
     public IEnumerable<string> TargetPaths => _targets.Select(t => t.Path);
 
+    /// <summary>Names of the parameters trained in full alongside the adapters.</summary>
+    public IEnumerable<string> TrainedParameterNames => _trained.Select(t => t.Name);
+
     /// <summary>
     /// Removes adapters and sets every targeted base weight to pretrained + <paramref name="mergedDelta"/> (missing keys =
-    /// pretrained). Always a full copy, so no earlier merge or rounding can leak into the next client.
+    /// pretrained), and every fully trained parameter to its pretrained value. Always a full copy, so no earlier merge,
+    /// rounding or training can leak into the next client.
     /// </summary>
     public void SetBase(NamedTensors? mergedDelta)
     {
@@ -43,12 +70,14 @@ public sealed class ClientModel : IDisposable
             layer.Weight.copy_(_pristine[path]);
             if (mergedDelta is not null && mergedDelta.TryGet(LoraKeys.DenseWeight(path), out var delta)) layer.AddToWeight(delta);
         }
+        foreach (var (name, p) in _trained) p.copy_(_pristineTrained[name]);
     }
 
     /// <summary>
     /// Attaches an adapter to every targeted layer: freshly PEFT-initialised at <paramref name="rank"/> (seeded by
     /// <paramref name="generator"/>), then overwritten by the tensors <paramref name="adapter"/> has for that layer.
-    /// Only adapter tensors stay trainable.
+    /// Fully trained parameters take the adapter's values when it has them. Only adapter tensors and the fully trained
+    /// parameters stay trainable.
     /// </summary>
     public void AttachAdapters(NamedTensors? adapter, int rank, double alpha, double dropout, Generator generator)
     {
@@ -58,6 +87,7 @@ public sealed class ClientModel : IDisposable
             layer.AttachAdapter(moduleRank, alpha * moduleRank / rank, dropout, generator);
         }
         LoraModel.FreezeAllButAdapters(Model);
+        foreach (var (_, p) in _trained) p.requires_grad = true;
         if (adapter is null) return;
         using var _ = no_grad();
         foreach (var (path, layer) in _targets)
@@ -65,9 +95,10 @@ public sealed class ClientModel : IDisposable
             if (adapter.TryGet(LoraKeys.A(path), out var a)) layer.LoraA.copy_(a);
             if (adapter.TryGet(LoraKeys.B(path), out var b)) layer.LoraB.copy_(b);
         }
+        AssignTrained(adapter);
     }
 
-    /// <summary>Puts the global model (base + merged ΔW + scale·B·A) into the model, for evaluation or export.</summary>
+    /// <summary>Puts the global model (base + merged ΔW + scale·B·A, and the global fully trained parameters) into the model, for evaluation or export.</summary>
     public void ApplyGlobal(NamedTensors mergedDelta, NamedTensors globalAdapter, double scale)
     {
         SetBase(mergedDelta);
@@ -83,14 +114,41 @@ public sealed class ClientModel : IDisposable
             layer.LoraA.copy_(a);
             layer.LoraB.copy_(globalAdapter[LoraKeys.B(path)]);
         }
+        using (no_grad()) AssignTrained(globalAdapter);
     }
 
-    /// <summary>The trained adapter (fp32, CPU, PEFT keys).</summary>
-    public NamedTensors CaptureAdapter() => LoraModel.Capture(Model);
+    /// <summary>The trained adapter (fp32, CPU, PEFT keys) followed by the fully trained parameters under their HF names.</summary>
+    public NamedTensors CaptureAdapter()
+    {
+        var adapter = LoraModel.Capture(Model);
+        using var _ = no_grad();
+        foreach (var (name, p) in _trained)
+        {
+            using var detached = p.detach();
+            adapter.Add(name, detached.to(ScalarType.Float32, CPU).clone());
+        }
+        return adapter;
+    }
+
+    /// <summary>Writes the model as a Hugging Face folder (config.json and weights, adapters excluded).</summary>
+    /// <exception cref="InvalidOperationException">The model cannot save itself.</exception>
+    public void SavePretrained(string folder)
+    {
+        if (Model is not IPretrainedModel savable)
+            throw new InvalidOperationException($"A {Model.GetType().Name} cannot be saved as a pretrained model folder.");
+        savable.SavePretrained(folder);
+    }
 
     public void Dispose()
     {
-        foreach (var t in _pristine.Values) t.Dispose();
+        foreach (var t in _pristine.Values.Concat(_pristineTrained.Values)) t.Dispose();
         _pristine.Clear();
+        _pristineTrained.Clear();
+    }
+
+    private void AssignTrained(NamedTensors source)
+    {
+        foreach (var (name, p) in _trained)
+            if (source.TryGet(name, out var value)) p.copy_(value);
     }
 }

@@ -136,7 +136,7 @@ public static class FederationServer
             test = new ExampleEncoder(tokenizer, Prompter.Load(s.Template), new ExampleEncoderOptions { MaxLength = s.CutoffLen, TrainOnInputs = s.TrainOnInputs })
                 .EncodeAll(InstructionRecordReader.Load(s.TestData)).Examples;
         }
-        return new ServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0);
+        return new CausalLMServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0);
     }
 
     /// <summary>Open when no status_token is set; otherwise only with that bearer token (compared in constant time).</summary>

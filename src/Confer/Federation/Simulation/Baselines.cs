@@ -27,15 +27,15 @@ internal sealed class Baselines(SimulationSettings s, ClientModel model, Federat
         data.Clients.Select(c =>
         {
             Train($"local-only {c.Id}", c.Id, c.Train, LocalSteps);
-            var global = Evaluator.EvaluateLoss(model.Model, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
-            double? local = c.LocalTest.Count > 0 ? Evaluator.EvaluateLoss(model.Model, c.LocalTest, s.EvalBatchSize, padId).MeanLoss : null;
+            var global = Evaluator.EvaluateLoss(model.CausalLM, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
+            double? local = c.LocalTest.Count > 0 ? Evaluator.EvaluateLoss(model.CausalLM, c.LocalTest, s.EvalBatchSize, padId).MeanLoss : null;
             return new LocalResult(c.Id, global, local);
         }).ToList();
 
     public double Centralized()
     {
         Train("centralized", "centralized", data.Clients.SelectMany(c => c.Train).ToList(), CentralizedSteps);
-        return Evaluator.EvaluateLoss(model.Model, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
+        return Evaluator.EvaluateLoss(model.CausalLM, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
     }
 
     private void Train(string label, string seedKey, IReadOnlyList<TokenizedExample> examples, int steps)
@@ -45,7 +45,7 @@ internal sealed class Baselines(SimulationSettings s, ClientModel model, Federat
         using (var g = new Generator(seed)) model.AttachAdapters(null, s.LoraRank, s.LoraAlpha, s.LoraDropout, g);
         var options = training with { MaxSteps = steps, Seed = (long)(seed >> 1) };
         progress.TrainingStarted(label, steps);
-        new LocalTrainer(options).Train(model.Model, examples, progress.TrainingProgress);
+        new LocalTrainer(options).Train(model.CausalLM, examples, progress.TrainingProgress);
         progress.TrainingFinished();
     }
 }

@@ -76,7 +76,7 @@ public sealed class SimulationEngine : IDisposable
         var pipeline = MessageStages.For(_s);
         var pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
         var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
-        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),
+        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new CausalLMServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),
             pipeline, new RoundPolicy(), _progress);
         // Every in-process exchange completes synchronously, so this never blocks a thread another task needs.
         driver.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
