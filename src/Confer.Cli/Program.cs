@@ -19,6 +19,7 @@ internal static class Program
     private static IEnumerable<Command> Commands() =>
     [
         SimulateCommand.Create(),
+        FedCotCommand.Create(),
         ServerCommand.Create(),
         ClientCommand.Create(),
         ReportCommand.Create(),
