@@ -47,7 +47,7 @@ public sealed class ExtensionPointTests
                 LocalTestFraction = 0, LocalSteps = 2, MicroBatchSize = 4, CutoffLen = 128, LoraRank = 4, LoraAlpha = 8,
                 Baselines = [], EvalBatchSize = 16,
             };
-            var result = SimulationEngine.Run(settings, Path.Combine(output, "custom"), resume: false);
+            var result = SimulationEngine.Run(settings, Path.Combine(output, "custom"), resume: false, ct: TestContext.Current.CancellationToken);
 
             var strategy = Assert.Single(Created);
             string[] firstTwo = ["client_0", "client_1"];

@@ -4,11 +4,11 @@ namespace Confer.Cli.Commands;
 
 /// <summary>
 /// <c>confer bench</c>: throughput measurements on this machine — matmul and memory bandwidth, LoRA training,
-/// generation, federated aggregation, the deployment's transport — each ending in a one-line summary for docs/performance.md.
+/// generation, federated aggregation, the deployment's transport, tokenization — each ending in a one-line summary for docs/performance.md.
 /// </summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate, transfer, clients).")
+    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate, transfer, clients, tokenize).")
     {
         BenchMatmulCommand.Create(),
         BenchTrainCommand.Create(),
@@ -16,6 +16,7 @@ internal static class BenchCommand
         BenchAggregateCommand.Create(),
         BenchTransferCommand.Create(),
         BenchClientsCommand.Create(),
+        BenchTokenizeCommand.Create(),
     };
 
     /// <summary>The <c>--config</c> option shared by the model benches.</summary>

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using Confer.Cli.Console;
+using Confer.Configuration;
 using Confer.Data;
 using Confer.Models;
 using Confer.Peft;
 using Confer.Tokenizers;
 using Confer.Training;
+using Spectre.Console;
 using static TorchSharp.torch;
 
 namespace Confer.Cli.Commands;
@@ -18,7 +20,8 @@ internal static class FinetuneCommand
         var data = new Option<string[]>("--data", "-d") { Description = "instruction data (Alpaca or Dolly JSON/JSONL); repeatable", Required = true, AllowMultipleArgumentsPerToken = true };
         var eval = new Option<string?>("--eval-data") { Description = "held-out instruction data for loss/perplexity before and after" };
         var output = new Option<string>("--out", "-o") { Description = "output adapter folder (PEFT format)", Required = true };
-        var template = new Option<string>("--template") { Description = "prompt template name or JSON path", DefaultValueFactory = _ => "alpaca" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace an adapter already in the output folder" };
+        var template = new Option<string>("--template") { Description = "prompt template name or JSON path, or \"chat\" for the model's own chat template", DefaultValueFactory = _ => "alpaca" };
         var cutoff = new Option<int>("--cutoff-len") { Description = "max tokens per example", DefaultValueFactory = _ => 256 };
         var trainOnInputs = new Option<bool>("--train-on-inputs") { Description = "also compute the loss on prompt tokens" };
         var rank = new Option<int>("--lora-r") { Description = "LoRA rank", DefaultValueFactory = _ => 8 };
@@ -36,16 +39,19 @@ internal static class FinetuneCommand
         var device = CommonOptions.Device();
         var command = new Command("finetune", "LoRA fine-tuning on instruction data on this machine; writes a PEFT adapter.")
         {
-            model, data, eval, output, template, cutoff, trainOnInputs, rank, alpha, dropout, targets, epochs, steps, lr, batch, accumulation, schedule, warmup, seed, device,
+            model, data, eval, output, overwrite, template, cutoff, trainOnInputs, rank, alpha, dropout, targets, epochs, steps, lr, batch, accumulation, schedule, warmup, seed, device,
         };
-        command.SetAction(parse =>
+        command.SetAction((parse, ct) =>
         {
             var folder = parse.GetValue(model)!;
+            var outFolder = parse.GetValue(output)!;
+            CheckOutput(outFolder, parse.GetValue(overwrite));
             var tokenizer = TextTokenizer.FromPretrained(folder);
             var encoder = new ExampleEncoder(tokenizer, Prompter.Load(parse.GetValue(template)!),
                 new ExampleEncoderOptions { MaxLength = parse.GetValue(cutoff), TrainOnInputs = parse.GetValue(trainOnInputs) });
             var train = encoder.EncodeAll(InstructionRecordReader.LoadAll(parse.GetValue(data)!));
             System.Console.WriteLine($"finetune: {train.Examples.Count} examples ({train.Truncated} truncated, {train.Dropped} dropped)");
+            if (TruncationNote(train.Total, train.Truncated + train.Dropped, parse.GetValue(cutoff)) is { } note) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(note)}");
             var held = parse.GetValue(eval) is { } evalPath ? encoder.EncodeAll(InstructionRecordReader.Load(evalPath)).Examples : null;
 
             using var llm = ModelFactory.LoadCausalLM(folder, device: Runtime.DeviceSelector.Parse(parse.GetValue(device)!));
@@ -64,16 +70,46 @@ internal static class FinetuneCommand
             };
             var before = held is null ? null : Evaluator.EvaluateLoss(llm, held, 16, tokenizer.PadId ?? 0);
             var trainer = new LocalTrainer(options);
-            var result = new TrainingProgressView("finetune").Run(trainer.TotalSteps(train.Examples.Count), p => trainer.Train(llm, train.Examples, p));
-            PeftAdapter.Save(parse.GetValue(output)!, llm, config);
-            System.Console.WriteLine($"finetune: {result.Steps} steps, mean loss {result.MeanLoss:F4}, {result.Tokens / Math.Max(result.Seconds, 1e-9):F0} tok/s; adapter → {parse.GetValue(output)}");
+            var total = trainer.TotalSteps(train.Examples.Count);
+            var last = 0;
+            TrainResult result;
+            try
+            {
+                result = new TrainingProgressView("finetune").Run(total, p => trainer.Train(llm, train.Examples, x =>
+                {
+                    last = x.Step;
+                    p(x);
+                }, ct));
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // A partly trained adapter would look like a finished one; nothing is written.
+                System.Console.WriteLine($"finetune: interrupted after step {last} of {total}; nothing was written. Run the same command again to train from the start.");
+                return Task.FromResult(130);
+            }
+            PeftAdapter.Save(outFolder, llm, config);
+            System.Console.WriteLine($"finetune: {result.Steps} steps, mean loss {result.MeanLoss:F4}, {result.Tokens / Math.Max(result.Seconds, 1e-9):F0} tok/s; adapter → {outFolder}");
             if (held is not null)
             {
                 var after = Evaluator.EvaluateLoss(llm, held, 16, tokenizer.PadId ?? 0);
                 System.Console.WriteLine($"finetune: eval loss {before!.MeanLoss:F4} → {after.MeanLoss:F4} (perplexity {before.Perplexity:F2} → {after.Perplexity:F2})");
             }
-            return 0;
+            return Task.FromResult(0);
         });
         return command;
     }
+
+    /// <summary>Refuses an output that training would end up unable to write, or would silently replace, before any training.</summary>
+    internal static void CheckOutput(string folder, bool overwrite)
+    {
+        if (File.Exists(folder)) throw new ConfigException($"--out: '{folder}' is a file; the adapter is a folder (adapter_config.json + adapter_model.safetensors). Choose another path.");
+        if (!overwrite && File.Exists(Path.Combine(folder, PeftAdapter.ConfigFile)))
+            throw new ConfigException($"--out: '{folder}' already holds an adapter; pass --overwrite to replace it, or choose another folder.");
+    }
+
+    /// <summary>A warning when most examples lose tokens to the cutoff, with the two ways out.</summary>
+    internal static string? TruncationNote(int total, int cut, int cutoffLen) =>
+        total > 0 && cut * 2 > total
+            ? $"{cut} of {total} examples lose tokens at --cutoff-len {cutoffLen}; raise --cutoff-len, or use a tokenizer with a larger vocabulary (fewer tokens per word)."
+            : null;
 }

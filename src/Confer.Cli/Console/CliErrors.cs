@@ -18,6 +18,15 @@ internal static class CliErrors
     /// <summary>Prints <c>error: message</c> as one line on standard error.</summary>
     public static void Print(string message) => Error.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
 
+    /// <summary>
+    /// An exception's message for a user: .NET appends "(Parameter 'TopP')" and "Actual value was …" to argument
+    /// exceptions, which name C# members rather than the option the user typed.
+    /// </summary>
+    public static string UserMessage(Exception e) =>
+        e is ArgumentException a && a.ParamName is { } name
+            ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal).Split(Environment.NewLine + "Actual value was", 2)[0]
+            : e.Message;
+
     public static async Task<int> RunAsync(Func<Task<int>> run)
     {
         try
@@ -27,7 +36,7 @@ internal static class CliErrors
         catch (Exception e) when (e is ConfigException or InvalidDataException or IOException or UnauthorizedAccessException
                                        or NotSupportedException or ArgumentException)
         {
-            Print(e.Message);
+            Print(UserMessage(e));
             return 2;
         }
         catch (Exception e) when (IsNativeLoadFailure(e))

@@ -91,10 +91,8 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         if (r.CentralizedLoss is { } central) table.AddRow("centralized (pooled data)", $"{central:F4}", $"{Math.Exp(central):F2}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"traffic: up {Bytes(r.BytesUp)}, down {Bytes(r.BytesDown)}; time {r.Seconds:F0} s");
-        if (r.LocalOnlyMeanLoss is { } l && r.GlobalLoss is { } g)
-            AnsiConsole.MarkupLine(g < l
-                ? $"[green]federated beats local-only[/] on the global test set by {l - g:F4} nats/token"
-                : $"[yellow]local-only is not beaten[/] ({l:F4} vs {g:F4})");
+        if (RunVerdict.Of(r.Strategy, r.GlobalLoss, r.LocalOnlyMeanLoss, r.CentralizedLoss) is { } verdict)
+            AnsiConsole.MarkupLine($"[{(verdict.FederatedBeatsLocal ? "green" : "yellow")}]{Markup.Escape(verdict.Text)}[/]");
         if (AllocationInfo.Read(r.RunFolder)?.CapNote() is { } capped)
             AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(capped)} Set max_client_records: 0 to train on every record.");
         AnsiConsole.MarkupLine($"run folder: {Markup.Escape(r.RunFolder)} (report.html, metrics.jsonl, final/model, final/adapter)");
@@ -102,5 +100,6 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
 
     private static void Log(string markup) => AnsiConsole.MarkupLine(markup);
 
-    private static string Bytes(long b) => b >= 1 << 20 ? $"{b / 1048576.0:F2} MB" : b >= 1 << 10 ? $"{b / 1024.0:F1} KB" : $"{b} B";
+    /// <summary>The report's units (decimal kB/MB), so the console and report.html show the same figures.</summary>
+    private static string Bytes(long b) => ReportFormat.Bytes(b);
 }

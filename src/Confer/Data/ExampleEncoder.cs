@@ -24,7 +24,7 @@ public sealed class ExampleEncoder
         _eosId = tokenizer.EosId ?? throw new ArgumentException(
             "The tokenizer has no EOS token; instruction tuning needs one so the model learns to stop. " +
             "Set eos_token in the tokenizer folder's tokenizer_config.json.", nameof(tokenizer));
-        Prompter = prompter;
+        Prompter = prompter.ForTokenizer(tokenizer);
     }
 
     public ExampleEncoderOptions Options { get; }
@@ -56,52 +56,61 @@ public sealed class ExampleEncoder
     /// <summary>Encodes one record (never dropped; a fully cut-off response gives an example without targets).</summary>
     public TokenizedExample Encode(InstructionRecord record) => EncodeWithFlags(record).Example;
 
-    /// <summary>BOS + the prompt's tokens: the generation input that matches what training conditioned on.</summary>
-    public IReadOnlyList<int> EncodePrompt(InstructionRecord record) =>
-        _tokenizer.Encode(Prompter.Build(record).Prompt, addBos: _tokenizer.BosId is not null);
+    /// <summary>BOS + the prompt's tokens (chat mode: the rendered prompt alone): the generation input that matches what training conditioned on.</summary>
+    public IReadOnlyList<int> EncodePrompt(InstructionRecord record)
+    {
+        var text = Prompter.Build(record);
+        return _tokenizer.Encode(text.Prompt, addBos: !text.HasSpecialTokens && _tokenizer.BosId is not null);
+    }
 
     private (TokenizedExample Example, bool Truncated, bool ResponseCutOff) EncodeWithFlags(InstructionRecord record)
     {
         var (prompt, full) = Tokenize(record);
-        if (full.Count >= Options.MaxLength && Options.ShortenInputFirst && record.Input.Length > 0)
+        // Alpaca texts need room for the EOS after them; chat texts end with their own end-of-turn token.
+        var overflowAt = Prompter.UsesChatTemplate ? Options.MaxLength + 1 : Options.MaxLength;
+        if (full.Count >= overflowAt && Options.ShortenInputFirst && record.Input.Length > 0)
         {
             // Cut the context in proportion to the overflow, a few times at most (token counts are not linear in chars).
             var input = record.Input;
-            for (var attempt = 0; attempt < 4 && full.Count >= Options.MaxLength && input.Length > 0; attempt++)
+            for (var attempt = 0; attempt < 4 && full.Count >= overflowAt && input.Length > 0; attempt++)
             {
                 var inputTokens = Math.Max(1, _tokenizer.Encode(input).Count);
-                var excess = full.Count - Options.MaxLength + 1 + 4;
+                var excess = full.Count - overflowAt + 1 + 4;
                 var keep = Math.Max(0, inputTokens - excess) / (double)inputTokens;
                 input = input[..(int)(input.Length * keep)];
                 (prompt, full) = Tokenize(record with { Input = input });
             }
-            var shortened = Assemble(prompt, full, _eosId, Options);
+            var shortened = Assemble(prompt, full, EosToAppend(), Options);
             return (shortened.Example, true, shortened.ResponseCutOff);
         }
-        return Assemble(prompt, full, _eosId, Options);
+        return Assemble(prompt, full, EosToAppend(), Options);
     }
+
+    /// <summary>Chat-formatted text ends with the template's own end-of-turn token, so no EOS follows it.</summary>
+    private int? EosToAppend() => Prompter.UsesChatTemplate ? null : _eosId;
 
     private (IReadOnlyList<int> Prompt, IReadOnlyList<int> Full) Tokenize(InstructionRecord record)
     {
         var text = Prompter.Build(record);
-        var bos = _tokenizer.BosId is not null;
+        var bos = !text.HasSpecialTokens && _tokenizer.BosId is not null;
         return (_tokenizer.Encode(text.Prompt, addBos: bos), _tokenizer.Encode(text.Full, addBos: bos));
     }
 
     /// <summary>Builds the example from the prompt's and the full text's token ids (both with BOS when the tokenizer
-    /// has one). Truncated means tokens or the EOS were lost; response cut off means no response token or EOS survived.</summary>
+    /// has one). Truncated means tokens or the EOS were lost; response cut off means no response token or EOS survived.
+    /// Without <paramref name="eosId"/> (chat format) nothing is appended and the text is only cut to the cut-off.</summary>
     internal static (TokenizedExample Example, bool Truncated, bool ResponseCutOff) Assemble(
-        IReadOnlyList<int> promptIds, IReadOnlyList<int> fullIds, int eosId, ExampleEncoderOptions options)
+        IReadOnlyList<int> promptIds, IReadOnlyList<int> fullIds, int? eosId, ExampleEncoderOptions options)
     {
         var promptLength = 0;
         while (promptLength < promptIds.Count && promptLength < fullIds.Count && promptIds[promptLength] == fullIds[promptLength])
             promptLength++;
 
         // As alpaca-lora: EOS only when the text is strictly shorter than the cut-off, else cut to the cut-off.
-        var fits = fullIds.Count < options.MaxLength;
-        var length = fits ? fullIds.Count + 1 : options.MaxLength;
+        var fits = eosId is null ? fullIds.Count <= options.MaxLength : fullIds.Count < options.MaxLength;
+        var length = !fits ? options.MaxLength : eosId is null ? fullIds.Count : fullIds.Count + 1;
         var ids = new int[length];
-        for (var i = 0; i < length; i++) ids[i] = i < fullIds.Count ? fullIds[i] : eosId;
+        for (var i = 0; i < length; i++) ids[i] = i < fullIds.Count ? fullIds[i] : eosId!.Value;
 
         var labels = (int[])ids.Clone();
         if (!options.TrainOnInputs) Array.Fill(labels, TokenizedExample.IgnoreLabel, 0, Math.Min(promptLength, length));

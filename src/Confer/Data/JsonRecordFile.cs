@@ -12,6 +12,8 @@ internal static class JsonRecordFile
     /// naming the file (and line for JSONL) when the JSON is malformed or a record is not an object.</summary>
     public static IReadOnlyList<JsonElement> ReadObjects(string path)
     {
+        if (Directory.Exists(path))
+            throw new FileNotFoundException($"Data file '{path}' is a folder; pass one of its JSON/JSONL files (a folder of local_training_<i>.json files is for `confer simulate`'s data key).", path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Data file '{path}' does not exist.", path);
         var text = File.ReadAllText(path);
         var first = text.AsSpan().TrimStart();

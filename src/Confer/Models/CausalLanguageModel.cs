@@ -10,6 +10,9 @@ namespace Confer.Models;
 /// </summary>
 public abstract class CausalLanguageModel(string name) : nn.Module<CausalLMInput, CausalLMOutput>(name), IPretrainedModel
 {
+    /// <summary>What loading left out of the checkpoint and why (e.g. derived RoPE buffers); empty for a model built from a config.</summary>
+    public IReadOnlyList<string> LoadNotes { get; protected set; } = [];
+
     /// <summary>Decoder layers, each with its own key/value cache slot during generation.</summary>
     public abstract int LayerCount { get; }
 

@@ -18,6 +18,7 @@ public static class ModelFactory
     [
         new("LlamaForCausalLM", "llama", ModelKind.CausalLM, (folder, dtype, device) => LlamaForCausalLM.FromPretrained(folder, dtype, device)),
         new("Qwen2ForCausalLM", "qwen2", ModelKind.CausalLM, (folder, dtype, device) => LlamaForCausalLM.FromPretrained(folder, dtype, device)),
+        new("MistralForCausalLM", "mistral", ModelKind.CausalLM, (folder, dtype, device) => LlamaForCausalLM.FromPretrained(folder, dtype, device)),
         new("BertForSequenceClassification", "bert", ModelKind.Encoder, (folder, _, device) => BertForSequenceClassification.FromPretrained(folder, device)),
         new("BertModel", null, ModelKind.Encoder, (folder, _, device) => BertForSequenceClassification.FromPretrained(folder, device)),
         new("BertForMaskedLM", null, ModelKind.Encoder, (folder, _, device) => BertForSequenceClassification.FromPretrained(folder, device)),

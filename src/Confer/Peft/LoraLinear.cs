@@ -6,7 +6,7 @@ namespace Confer.Peft;
 
 /// <summary>
 /// A linear layer (HF names <c>weight</c>, <c>bias</c>) that can carry one LoRA adapter (<c>lora_A</c>, <c>lora_B</c>,
-/// PEFT layout): y = W₀x + b + (α/r)·B·A·dropout(x). Every projection in Confer's models is one of these, so enabling
+/// PEFT layout): y = W₀x + b + s·B·A·dropout(x) with PEFT's scale s = α/r (α/√r with rsLoRA). Every projection in Confer's models is one of these, so enabling
 /// LoRA never swaps modules. With B = 0 (PEFT init) the output equals the base layer's bit for bit.
 /// </summary>
 public sealed class LoraLinear : nn.Module<Tensor, Tensor>
@@ -50,7 +50,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     /// <summary>The adapter's rank, or 0 when no adapter is attached.</summary>
     public int Rank => lora_A is null ? 0 : (int)lora_A.weight!.shape[0];
 
-    /// <summary>The adapter's scale α/r (0 without adapter).</summary>
+    /// <summary>The adapter's scale α/r, or α/√r with rsLoRA (0 without adapter).</summary>
     public double Scaling => _scaling;
 
     public bool HasAdapter => lora_A is not null;
@@ -65,9 +65,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Attaches a fresh adapter with PEFT's initialisation: A ~ kaiming_uniform(a=√5) (i.e. U(±1/√d_in)), B = 0.
-    /// Replaces any existing adapter. The base weight is frozen; the adapter is trainable.
+    /// Replaces any existing adapter. The base weight is frozen; the adapter is trainable. <paramref name="rsLora"/>
+    /// scales by α/√r (PEFT's use_rslora) instead of α/r.
     /// </summary>
-    public void AttachAdapter(int rank, double alpha, double dropout = 0.0, Generator? generator = null)
+    public void AttachAdapter(int rank, double alpha, double dropout = 0.0, Generator? generator = null, bool rsLora = false)
     {
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive.");
         DetachAdapter();
@@ -82,7 +83,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
             lora_B.weight!.zero_();
         }
         lora_dropout = dropout > 0 ? nn.Dropout(dropout) : null;
-        _scaling = alpha / rank;
+        _scaling = alpha / (rsLora ? Math.Sqrt(rank) : rank);
         register_module("lora_A", lora_A);
         register_module("lora_B", lora_B);
         if (lora_dropout is not null) register_module("lora_dropout", lora_dropout);
@@ -111,7 +112,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         _scaling = 0;
     }
 
-    /// <summary>ΔW = (α/r)·B·A, d_out × d_in.</summary>
+    /// <summary>ΔW = s·B·A, d_out × d_in.</summary>
     public Tensor DeltaWeight()
     {
         using var _ = no_grad();

@@ -18,18 +18,37 @@ public static class LoraModel
     public static IReadOnlyList<string> Attach(nn.Module model, LoraConfig config, Generator? generator = null)
     {
         config.Validate();
+        if (config.TargetsAllLinear) RequireNoOtherLinear(model);
         var adapted = new List<string>();
         foreach (var (path, layer) in Layers(model))
         {
             if (!config.Targets(path)) continue;
-            layer.AttachAdapter(config.RankFor(path), config.AlphaFor(path), config.Dropout, generator);
+            layer.AttachAdapter(config.RankFor(path), config.AlphaFor(path), config.Dropout, generator, config.UseRsLora);
             adapted.Add(path);
         }
         if (adapted.Count == 0)
+        {
+            string targets = config.TargetModulesPattern ?? "[" + string.Join(", ", config.TargetModules) + "]";
             throw new ArgumentException(
-                $"No layer matches target_modules [{string.Join(", ", config.TargetModules)}]; linear layers are named like '{Layers(model).Select(l => l.Path).FirstOrDefault()}'.");
+                $"No layer matches target_modules {targets}; linear layers are named like '{Layers(model).Select(l => l.Path).FirstOrDefault()}'.");
+        }
         FreezeAllButAdapters(model);
         return adapted;
+    }
+
+    /// <summary>
+    /// PEFT's "all-linear" adapts every linear layer except the output layer (lm_head). Confer's LoRA-capable layers are
+    /// exactly the projections, so the two agree unless the model has another plain linear layer (BERT's pooler and
+    /// heads), which PEFT would adapt and Confer cannot.
+    /// </summary>
+    private static void RequireNoOtherLinear(nn.Module model)
+    {
+        var other = model.named_modules()
+            .Where(m => m.module is TorchSharp.Modules.Linear && !m.name.Contains(".lora_", StringComparison.Ordinal) && !m.name.StartsWith("lora_", StringComparison.Ordinal) && m.name != "lm_head")
+            .Select(m => m.name).FirstOrDefault();
+        if (other is not null)
+            throw new NotSupportedException(
+                $"target_modules \"all-linear\" would also adapt '{other}' in PEFT, which Confer cannot adapt; list the target modules instead.");
     }
 
     /// <summary>Removes every adapter (unmerging first), leaving the base model.</summary>

@@ -22,12 +22,25 @@ public static class PeftAdapter
         Save(folder, tensors, config);
     }
 
-    /// <summary>Saves adapter tensors held outside a model (e.g. a server's global adapter).</summary>
+    /// <summary>
+    /// Saves adapter tensors held outside a model (e.g. a server's global adapter). A base_model_name_or_path that names
+    /// a model folder on this machine is recorded as that model's own name (see <see cref="BaseModelName"/>), so the
+    /// file means the same thing elsewhere.
+    /// </summary>
     public static void Save(string folder, NamedTensors tensors, LoraConfig config)
     {
         Directory.CreateDirectory(folder);
         Safetensors.Save(Path.Combine(folder, WeightsFile), tensors, Metadata);
-        AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJson());
+        string? baseName = config.BaseModelNameOrPath;
+        config.BaseModelNameOrPath = BaseModelName.Of(baseName);
+        try
+        {
+            AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJson());
+        }
+        finally
+        {
+            config.BaseModelNameOrPath = baseName;
+        }
     }
 
     public static LoraConfig ReadConfig(string folder)

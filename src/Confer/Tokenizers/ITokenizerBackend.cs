@@ -18,4 +18,10 @@ internal interface ITokenizerBackend
     IReadOnlyList<int> Encode(string text);
 
     string Decode(IEnumerable<int> ids, bool skipSpecialTokens);
+
+    /// <summary>
+    /// The special tokens the file itself puts around one sequence (tokenizer.json's post-processor); null where the
+    /// format has no such rule and the family's convention applies.
+    /// </summary>
+    (IReadOnlyList<int> Prefix, IReadOnlyList<int> Suffix)? SpecialTokenTemplate => null;
 }

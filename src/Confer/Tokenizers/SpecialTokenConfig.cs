@@ -43,6 +43,13 @@ internal static class SpecialTokenConfig
         return !File.Exists(path) || !Parse(path).TryGetProperty("do_lower_case", out var v) || v.ValueKind != JsonValueKind.False;
     }
 
+    /// <summary>transformers' <c>clean_up_tokenization_spaces</c> from tokenizer_config.json; off when the file does not say.</summary>
+    public static bool CleanUpSpaces(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer_config.json");
+        return File.Exists(path) && Parse(path).TryGetProperty("clean_up_tokenization_spaces", out var v) && v.ValueKind == JsonValueKind.True;
+    }
+
     private static string? TokenText(JsonElement json, string key) =>
         json.TryGetProperty(key, out var v)
             ? v.ValueKind switch

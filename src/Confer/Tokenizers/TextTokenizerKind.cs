@@ -11,4 +11,7 @@ public enum TextTokenizerKind
 
     /// <summary>BERT WordPiece (<c>vocab.txt</c>).</summary>
     WordPiece,
+
+    /// <summary>Hugging Face <c>tokenizer.json</c>, byte-level BPE family: Llama 3, Qwen2/2.5/3, GPT-2 style.</summary>
+    TokenizerJsonByteLevelBpe,
 }

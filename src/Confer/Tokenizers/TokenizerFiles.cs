@@ -5,8 +5,8 @@ public static class TokenizerFiles
 {
     public static readonly IReadOnlyList<string> Names =
     [
-        "tokenizer.model", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "vocab.txt",
-        "tokenizer_config.json", "special_tokens_map.json",
+        "tokenizer.json", "tokenizer.model", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe", "vocab.txt",
+        "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
     ];
 
     /// <summary>Copies whichever tokenizer files exist in <paramref name="source"/> into <paramref name="destination"/>.</summary>

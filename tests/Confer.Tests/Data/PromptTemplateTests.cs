@@ -12,7 +12,7 @@ public class PromptTemplateTests
     public void AlpacaTemplateLoadsByNameAndRendersBothForms()
     {
         var prompter = Prompter.Load("alpaca");
-        Assert.Equal("### Response:", prompter.Template.ResponseSplit);
+        Assert.Equal("### Response:", prompter.Template!.ResponseSplit);
 
         var plain = prompter.Build(new InstructionRecord("Name a colour.", "", "Red.", null));
         Assert.Equal(NoInputPrompt, plain.Prompt);

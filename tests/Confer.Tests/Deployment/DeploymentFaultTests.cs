@@ -101,7 +101,7 @@ public class DeploymentFaultTests
             Assert.All(rounds, r => Assert.Equal(["client_0", "client_1"], r.Aggregated));
         }
         using var sim = new TempDir();
-        var result = SimulationEngine.Run(h.SimulationSettings(sim.Path), Path.Combine(sim.Path, "sim"), resume: false);
+        var result = SimulationEngine.Run(h.SimulationSettings(sim.Path), Path.Combine(sim.Path, "sim"), resume: false, ct: TestContext.Current.CancellationToken);
         AdapterAssert.Equal(Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"), h.FinalAdapter, 1e-6);
     }
 

@@ -32,7 +32,7 @@ public class DeploymentTests
         Assert.All(deployed.Skip(1), r => Assert.Equal(["client_0", "client_1", "client_2"], r.Aggregated));
 
         using var sim = new TempDir();
-        var result = SimulationEngine.Run(h.SimulationSettings(sim.Path), Path.Combine(sim.Path, "sim"), resume: false);
+        var result = SimulationEngine.Run(h.SimulationSettings(sim.Path), Path.Combine(sim.Path, "sim"), resume: false, ct: TestContext.Current.CancellationToken);
         AdapterAssert.Equal(Path.Combine(result.RunFolder, "final", "adapter", "adapter_model.safetensors"), h.FinalAdapter, 1e-6);
         var simulated = new RunFolder(result.RunFolder).Rounds();
         Assert.Equal(simulated.Select(r => r.Round), deployed.Select(r => r.Round));

@@ -58,7 +58,33 @@ public class TokenGeneratorTests
         var eos = greedy[3];
         var cut = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, eosId: eos)[0];
         Assert.Equal(greedy.TakeWhile(t => t != eos), cut);
+        // Any of several end ids stops a row (Llama 3 chat models end at end-of-text or end-of-turn).
+        var either = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10, EosTokenIds = [-1, greedy[1]] })[0];
+        Assert.Equal(greedy.TakeWhile(t => t != greedy[1]), either);
         var stopped = generator.Generate([Prompts[0]], new GenerationOptions { MaxNewTokens = 10 }, shouldStop: (_, toks) => toks.Count == 4)[0];
         Assert.Equal(greedy.Take(4), stopped);
+    }
+}
+
+public class RepetitionPenaltyTests
+{
+    [Fact]
+    public void SeenTokensArePenalisedAsTransformersDoes()
+    {
+        // Row 0 has seen ids 0 and 1: 2 → 2/2, −1 → −1·2; id 2 unseen keeps 0.5. Row 1 has seen id 2 twice.
+        var logits = Confer.Training.Generation.RepetitionPenalty.Apply(
+            TorchSharp.torch.tensor(new float[] { 2, -1, 0.5f, 3, 3, -4 }, [2, 3]), TorchSharp.torch.tensor(new long[] { 0, 1, 2, 2 }, [2, 2]), 2.0);
+        Assert.Equal([1f, -2f, 0.5f, 3f, 3f, -8f], logits.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void AHugePenaltyKeepsGreedyDecodingFromRepeatingAnyToken()
+    {
+        using var model = TinyModels.Llama();
+        int[] prompt = [5, 6, 7];
+        var plain = new TokenGenerator(model).Generate([prompt], new GenerationOptions { MaxNewTokens = 30 })[0];
+        Assert.True(prompt.Concat(plain).Distinct().Count() < prompt.Length + plain.Length, "without a penalty this tiny model repeats itself");
+        var penalised = new TokenGenerator(model).Generate([prompt], new GenerationOptions { MaxNewTokens = 30, RepetitionPenalty = 1e6 })[0];
+        Assert.Equal(prompt.Length + penalised.Length, prompt.Concat(penalised).Distinct().Count());
     }
 }

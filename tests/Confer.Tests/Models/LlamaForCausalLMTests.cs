@@ -36,9 +36,9 @@ public class LlamaForCausalLMTests
     [Fact]
     public void UnknownArchitectureIsRejected()
     {
-        var config = TinyModels.LlamaConfig(arch: "MistralForCausalLM");
+        var config = TinyModels.LlamaConfig(arch: "GemmaForCausalLM");
         var e = Assert.Throws<NotSupportedException>(() => new LlamaForCausalLM(config));
-        Assert.Contains("MistralForCausalLM", e.Message);
+        Assert.Contains("GemmaForCausalLM", e.Message);
         Assert.Contains("LlamaForCausalLM", e.Message);
     }
 

@@ -52,6 +52,30 @@ public sealed class RunReportTests
     }
 
     [Fact]
+    public void The_page_opens_with_the_verdict_and_settings_and_lists_every_client()
+    {
+        // Four clients in the allocation, but only three ever selected: the fourth appears in the traffic table with zeros.
+        string[] all = [.. Clients, "client_3"];
+        using var run = new TempRunFolder().Run(rounds: 2, clients: 4)
+            .Rounds(Clients, 2.5, 2.4).Baselines(Clients, centralized: 2.3).Allocation(all).Traffic(2, Clients);
+        File.WriteAllText(run.File("config.yaml"), "strategy: fedavg\nrounds: 2\nlr: 0.002\nlora_r: 8\n");
+
+        var html = File.ReadAllText(RunReport.Write(run.Path));
+
+        // Federated 2.4000 against local-only mean (2.60 + 2.65 + 2.70) / 3 = 2.6500, centralized 2.3000, as on the console.
+        var verdict = Regex.Match(html, "<p class=\"verdict\">(.*?)</p>").Groups[1].Value;
+        Assert.Equal("Federated (fedavg) beats local-only on the global test set by 0.2500 nats/token (2.4000 vs 2.6500); " +
+                     "centralized training on pooled data reaches 2.3000, 0.1000 nats/token lower.", verdict);
+        Assert.True(html.IndexOf("class=\"verdict\"", StringComparison.Ordinal) < html.IndexOf("<h2>", StringComparison.Ordinal), "the verdict comes first");
+        Assert.Contains("every difference column is federated − other", html);
+        Assert.Contains("<td>lr</td><td>0.002</td>", html);
+        Assert.Contains("<td>lora_r</td><td>8</td>", html);
+        Assert.Contains("federated − local-only (global)", html);
+        Assert.Contains("<td class=\"n\">-0.2500</td>", html);        // mean row: 2.4000 − 2.6500, federated better
+        Assert.Matches("<td>client_3</td><td class=\"n\">0</td><td class=\"n\">0</td><td class=\"n\">0 B</td>", html);
+    }
+
+    [Fact]
     public void Text_from_run_files_is_html_escaped()
     {
         string[] clients = ["client_0", "<script>alert(1)</script>", "a&b\"c"];

@@ -117,10 +117,12 @@ public sealed class TextTokenizerTests : IDisposable
     public void FoldersWithoutATokenizerGiveClearErrors()
     {
         Assert.Throws<DirectoryNotFoundException>(() => TextTokenizer.FromPretrained(_dir.File("missing")));
-        File.WriteAllText(_dir.File("tokenizer.json"), "{}");
         var e = Assert.Throws<FileNotFoundException>(() => TextTokenizer.FromPretrained(_dir.Path));
         Assert.Contains("tokenizer.model", e.Message);
         Assert.Contains("vocab.txt", e.Message);
         Assert.Contains("tokenizer.json", e.Message);
+        File.WriteAllText(_dir.File("tokenizer.json"), "{}");
+        var bad = Assert.Throws<InvalidDataException>(() => TextTokenizer.FromPretrained(_dir.Path));
+        Assert.Contains("tokenizer.json: no \"pre_tokenizer\"", bad.Message);
     }
 }

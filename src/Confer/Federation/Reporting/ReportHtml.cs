@@ -17,6 +17,7 @@ internal static class ReportHtml
         th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #e4e4e4; text-align: left; }
         th { background: #f3f3f3; } .n { text-align: right; font-variant-numeric: tabular-nums; }
         tr.total td { font-weight: bold; border-top: 1px solid #999; }
+        p.verdict { font-size: 1.1em; font-weight: bold; }
         figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; } figcaption, .note { color: #666; font-size: 0.9em; }
         """;
 
@@ -28,8 +29,17 @@ internal static class ReportHtml
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>").Append(E(title))
             .Append("</title>\n<style>\n").Append(Style).Append("</style>\n</head>\n<body>\n");
         html.Append("<h1>").Append(E(title)).Append("</h1>\n");
-        Note(html, $"Run folder {Path.GetFileName(run.Folder)}, report generated {Time(generated)}.");
+        if (RunVerdict.Of(run.Info.Strategy ?? "federated", m.FinalRound?.GlobalLoss, m.MeanLocalOnlyLoss, m.CentralizedLoss) is { } verdict)
+            html.Append("<p class=\"verdict\">").Append(E(char.ToUpperInvariant(verdict.Text[0]) + verdict.Text[1..] + ".")).Append("</p>\n");
+        Note(html, $"Run folder {Path.GetFileName(run.Folder)}, report generated {Time(generated)}. Losses are mean cross-entropy in nats per " +
+                   "target token (lower is better); every difference column is federated − other, so a negative difference means the federated " +
+                   "model is better. Bytes are decimal (1 MB = 10⁶ B), as on the console.");
         Summary(run).WriteTo(html);
+        if (run.Settings.Count > 0)
+        {
+            html.Append("<h3>Key settings</h3>\n");
+            Settings(run.Settings).WriteTo(html);
+        }
 
         Section(html, ReportPlots.GlobalLossTitle);
         Figure(html, figures.GlobalLoss, "No round has been evaluated yet.");
@@ -53,7 +63,7 @@ internal static class ReportHtml
         if (run.Traffic.Count > 0)
         {
             html.Append("<h3>Traffic per client</h3>\n");
-            Traffic(run.Traffic).WriteTo(html);
+            Traffic(run.Traffic, run.ClientIds).WriteTo(html);
         }
 
         Section(html, ReportPlots.ClientDataTitle);
@@ -102,10 +112,10 @@ internal static class ReportHtml
     private static HtmlTable LocalOnly(RunMetrics m)
     {
         var federated = m.FinalRound?.GlobalLoss;
-        var table = new HtmlTable(["client", "global test loss", "local test loss", "vs federated (global)"]);
+        var table = new HtmlTable(["client", "global test loss", "local test loss", "federated − local-only (global)"]);
         foreach (var b in m.LocalOnly)
-            table.Row(b.Client!, Loss(b.GlobalLoss), Loss(b.LocalLoss), Signed(b.GlobalLoss - federated));
-        return table.TotalRow("mean", Loss(m.MeanLocalOnlyLoss), Loss(Mean(m.LocalOnly.Select(b => b.LocalLoss))), Signed(m.MeanLocalOnlyLoss - federated));
+            table.Row(b.Client!, Loss(b.GlobalLoss), Loss(b.LocalLoss), Signed(federated - b.GlobalLoss));
+        return table.TotalRow("mean", Loss(m.MeanLocalOnlyLoss), Loss(Mean(m.LocalOnly.Select(b => b.LocalLoss))), Signed(federated - m.MeanLocalOnlyLoss));
     }
 
     private static HtmlTable ClientEvals(RunMetrics m)
@@ -122,14 +132,33 @@ internal static class ReportHtml
         return table.TotalRow("mean", "", Loss(fed), Loss(local), Signed(fed - local));
     }
 
-    private static HtmlTable Traffic(IReadOnlyList<TrafficEntry> traffic)
+    /// <summary>One row per client of the run — a client never selected has zeros — so a skewed selection is visible.</summary>
+    private static HtmlTable Traffic(IReadOnlyList<TrafficEntry> traffic, IReadOnlyList<string> clientIds)
     {
         var table = new HtmlTable(["client", "rounds", "params down", "bytes down", "params up", "bytes up"]);
-        foreach (var g in traffic.GroupBy(t => t.Client, StringComparer.Ordinal).OrderBy(g => g.Key, ClientIdComparer.Instance))
-            table.Row(g.Key, Count(g.Select(t => t.Round).Distinct().Count()), Count(g.Sum(t => t.ParamsDown)), Bytes(g.Sum(t => t.BytesDown)),
+        var byClient = traffic.ToLookup(t => t.Client, StringComparer.Ordinal);
+        foreach (var client in clientIds.Union(byClient.Select(g => g.Key), StringComparer.Ordinal).Order(ClientIdComparer.Instance))
+        {
+            var g = byClient[client].ToList();
+            table.Row(client, Count(g.Select(t => t.Round).Distinct().Count()), Count(g.Sum(t => t.ParamsDown)), Bytes(g.Sum(t => t.BytesDown)),
                 Count(g.Sum(t => t.ParamsUp)), Bytes(g.Sum(t => t.BytesUp)));
+        }
         return table.TotalRow("total", "", Count(traffic.Sum(t => t.ParamsDown)), Bytes(traffic.Sum(t => t.BytesDown)),
             Count(traffic.Sum(t => t.ParamsUp)), Bytes(traffic.Sum(t => t.BytesUp)));
+    }
+
+    /// <summary>The settings a reader needs to interpret the numbers; every key is in config.yaml (or server.db).</summary>
+    private static HtmlTable Settings(IReadOnlyDictionary<string, string> settings)
+    {
+        string[] keys =
+        [
+            "strategy", "rounds", "scheduler", "fraction", "min_clients", "local_steps", "local_epochs", "lr", "micro_batch_size",
+            "schedule", "lora_r", "lora_alpha", "lora_targets", "client_ranks", "allocation", "max_client_records", "cutoff_len",
+            "template", "model", "data", "seed", "uplink_codec", "downlink_codec",
+        ];
+        var table = new HtmlTable(["key", "value"], numericFrom: int.MaxValue);
+        foreach (var key in keys.Where(settings.ContainsKey)) table.Row(key, settings[key].Length == 0 ? "unset" : settings[key]);
+        return table;
     }
 
     private static HtmlTable Allocation(AllocationInfo allocation)

@@ -87,6 +87,9 @@ internal static class ReportPlots
         return new ReportFigure(CommunicationTitle, "communication.png", plot);
     }
 
+    /// <summary>Most clients whose ids fit under their bars as labels; more get numbered ticks.</summary>
+    private const int MaxNamedClients = 25;
+
     /// <summary>One stacked bar per client: its training records by category, categories ordered by overall count.</summary>
     public static ReportFigure? ClientData(AllocationInfo? allocation)
     {
@@ -111,12 +114,24 @@ internal static class ReportPlots
             }
             plot.Add.Bars(bars).LegendText = categories[k];
         }
-        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, clients.Count).Select(i => (double)i)], [.. clients.Select(c => c.Client)]);
-        if (clients.Count > 10)
+        if (clients.Count <= MaxNamedClients)
         {
-            plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-            plot.Axes.Bottom.MinimumSize = 12 + 7 * clients.Max(c => Math.Min(c.Client.Length, 24)); // room for the slanted ids
+            plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, clients.Count).Select(i => (double)i)], [.. clients.Select(c => c.Client)]);
+            if (clients.Count > 10)
+            {
+                plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+                plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+                plot.Axes.Bottom.MinimumSize = 12 + 7 * clients.Max(c => Math.Min(c.Client.Length, 24)); // room for the slanted ids
+            }
+        }
+        else
+        {
+            // A hundred slanted ids overlap into a grey band: label every k-th bar by its position, which the table below
+            // maps to client ids.
+            var every = (int)Math.Ceiling(clients.Count / (double)MaxNamedClients);
+            var ticks = Enumerable.Range(0, clients.Count).Where(i => i % every == 0).ToList();
+            plot.Axes.Bottom.SetTicks([.. ticks.Select(i => (double)i)], [.. ticks.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+            plot.XLabel($"Client (position in the table below; one label per {every} clients)");
         }
         plot.Axes.Margins(bottom: 0);
         var width = Math.Clamp(300 + 50 * clients.Count, 800, 2400);

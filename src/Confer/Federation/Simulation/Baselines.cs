@@ -13,7 +13,7 @@ namespace Confer.Federation.Simulation;
 /// as one client could in the run (rounds × local steps), the centralized model as many as all clients together did.
 /// </summary>
 internal sealed class Baselines(SimulationSettings s, ClientModel model, FederatedData data, TrainerOptions training, long padId,
-    IRoundProgress progress, int federatedClientSteps)
+    IRoundProgress progress, int federatedClientSteps, CancellationToken ct)
 {
     public sealed record LocalResult(string ClientId, double GlobalLoss, double? LocalLoss);
 
@@ -45,7 +45,7 @@ internal sealed class Baselines(SimulationSettings s, ClientModel model, Federat
         using (var g = new Generator(seed)) model.AttachAdapters(null, s.LoraRank, s.LoraAlpha, s.LoraDropout, g);
         var options = training with { MaxSteps = steps, Seed = (long)(seed >> 1) };
         progress.TrainingStarted(label, steps);
-        new LocalTrainer(options).Train(model.CausalLM, examples, progress.TrainingProgress);
+        new LocalTrainer(options).Train(model.CausalLM, examples, progress.TrainingProgress, ct);
         progress.TrainingFinished();
     }
 }

@@ -57,6 +57,16 @@ public sealed class RunFolder : IRunStore
         File.Delete(TrafficCsv);
     }
 
+    /// <summary>Continues a run for more rounds: its config.yaml and run.json say so, and it is no longer finished.</summary>
+    public void Extend(string configYaml, int rounds)
+    {
+        AtomicFile.WriteAllText(ConfigFile, configYaml);
+        var run = JsonNode.Parse(File.ReadAllText(RunFile))!.AsObject();
+        run["rounds"] = rounds;
+        run["finished"] = null;
+        AtomicFile.WriteAllText(RunFile, run.ToJsonString());
+    }
+
     /// <summary>
     /// Prepares an interrupted run to continue: removes temporary files a killed process left, and drops metrics lines
     /// from rounds after the last committed one and every final-phase line (baselines), so they are written once.

@@ -54,42 +54,72 @@ public sealed class SimulationEngine : IDisposable
     }
 
     /// <summary>Runs (or resumes) the experiment in <paramref name="runFolder"/> and returns its summary.</summary>
-    public static SimulationResult Run(SimulationSettings settings, string runFolder, bool resume, IRoundProgress? progress = null)
+    /// <param name="settings">The run's settings; on resume, what the command asked for (see <see cref="ResumeRules"/>: only rounds may grow).</param>
+    /// <param name="runFolder">The run folder.</param>
+    /// <param name="resume">Continue the run in <paramref name="runFolder"/> after its last committed round.</param>
+    /// <param name="progress">Where phases and progress go.</param>
+    /// <param name="ct">Stops the run between training steps (Ctrl-C); every committed round stays, and --resume continues.</param>
+    public static SimulationResult Run(SimulationSettings settings, string runFolder, bool resume, IRoundProgress? progress = null, CancellationToken ct = default)
     {
         settings.Validate();
+        progress ??= new NullProgress();
         var run = new RunFolder(runFolder);
-        if (resume && !run.HoldsRun) throw new ConfigException($"--resume: '{run.Folder}' holds no run to continue.");
-        if (!resume && run.HoldsRun)
+        if (resume)
+        {
+            if (!run.HoldsRun) throw new ConfigException($"--resume: '{run.Folder}' holds no run to continue.");
+            var (continued, applied) = ResumeRules.Reconcile(ConfigBinder.Bind<SimulationSettings>(run.ConfigFile, []), settings, run.LastCompletedRound());
+            if (applied.Count == 0 && run.IsFinished)
+            {
+                progress.Phase("the run is already complete; nothing to do");
+                return SimulationResult.Read(run, continued.Strategy, 0);
+            }
+            foreach (var change in applied) progress.Phase($"extending the run: {change}");
+            if (applied.Count > 0) run.Extend(ConfigBinder.ToYaml(continued), continued.Rounds);
+            settings = continued;
+        }
+        else if (run.HoldsRun)
+        {
             throw new ConfigException($"Run folder '{run.Folder}' already holds a run; use --resume to continue it, or choose another name/output.");
-        if (resume && run.IsFinished) return SimulationResult.Read(run, settings.Strategy, 0);
+        }
+        var existed = Directory.Exists(run.Folder);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using (var engine = new SimulationEngine(settings, progress ?? new NullProgress()))
-            engine.Execute(run, resume);
+        try
+        {
+            using var engine = new SimulationEngine(settings, progress);
+            engine.Execute(run, resume, ct);
+        }
+        catch (Exception e) when (!resume && !existed && e is not OperationCanceledException && run.LastCompletedRound() == 0)
+        {
+            // A run that failed before its first round leaves no folder behind for the next attempt to trip over.
+            if (Directory.Exists(run.Folder)) Directory.Delete(run.Folder, recursive: true);
+            throw;
+        }
         return SimulationResult.Read(run, settings.Strategy, clock.Elapsed.TotalSeconds);
     }
 
-    private void Execute(RunFolder run, bool resume)
+    private void Execute(RunFolder run, bool resume, CancellationToken ct)
     {
-        if (resume) run.PrepareResume();
-        else run.Create(ConfigBinder.ToYaml(_s), _data.Report.ToJson(), Description());
+        // Everything that can refuse the settings is built before the run folder is written.
         using var strategy = StrategySetup.Create(_s, _clientModel, [.. _clients.Select(c => c.Id)]);
         var pipeline = MessageStages.For(_s);
         var pool = new InProcessClientPool([.. _clients.Select(c => new ClientRunner(c, _clientModel, pipeline))], _progress, _s.Rounds);
         var scheduler = SchedulerRegistry.Create(_s.Scheduler, new SchedulingOptions { Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed });
         var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new CausalLMServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId),
             pipeline, new RoundPolicy(), _progress);
+        if (resume) run.PrepareResume();
+        else run.Create(ConfigBinder.ToYaml(_s), _data.Report.ToJson(), Description());
         // Every in-process exchange completes synchronously, so this never blocks a thread another task needs.
-        driver.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
-        RunBaselines(run);
+        driver.RunAsync(ct).GetAwaiter().GetResult();
+        RunBaselines(run, ct);
         run.WriteMetricsCsv();
         run.MarkFinished();
     }
 
-    private void RunBaselines(RunFolder run)
+    private void RunBaselines(RunFolder run, CancellationToken ct)
     {
         _progress.Phase("baselines");
         var clientSteps = run.Rounds().Where(r => r.Round > 0).Sum(r => r.Aggregated.Count) * (_s.LocalSteps > 0 ? _s.LocalSteps : 0);
-        var baselines = new Baselines(_s, _clientModel, _data, _training, _padId, _progress, clientSteps);
+        var baselines = new Baselines(_s, _clientModel, _data, _training, _padId, _progress, clientSteps, ct);
         if (_s.Baselines.Contains("local"))
             foreach (var r in baselines.LocalOnly())
                 run.Append(new JsonObject { ["kind"] = "baseline", ["name"] = BaselineEntry.Local, ["client"] = r.ClientId, ["global_loss"] = r.GlobalLoss, ["local_loss"] = r.LocalLoss });

@@ -26,7 +26,7 @@ public sealed class SimulationSettings
     [ConfigKey("max_client_records", "cap on each client's training records after the split, 0 = all (a cap flattens size skew; allocation.json records each capped client's capped_from)")]
     public int MaxClientRecords { get; set; } = 400;
     [ConfigKey("local_test_fraction", "share of each client's records held out as its local test split")] public double LocalTestFraction { get; set; } = 0.05;
-    [ConfigKey("template", "prompt template name or path")] public string Template { get; set; } = "alpaca";
+    [ConfigKey("template", "prompt template name or path, or chat for the model's own chat template")] public string Template { get; set; } = "alpaca";
     [ConfigKey("cutoff_len", "max tokens per example")] public int CutoffLen { get; set; } = 256;
     [ConfigKey("train_on_inputs", "also train on prompt tokens")] public bool TrainOnInputs { get; set; }
 

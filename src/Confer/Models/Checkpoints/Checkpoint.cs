@@ -18,8 +18,9 @@ public static class Checkpoint
     /// <param name="folder">The checkpoint folder.</param>
     /// <param name="ignore">Keys to leave out on both sides, e.g. <c>k =&gt; k.Contains(".lora_")</c> for adapter weights.</param>
     /// <param name="optionalKeys">Module keys the checkpoint may lack, e.g. <c>lm_head.weight</c> when embeddings are tied.</param>
+    /// <returns>The checkpoint's tensors that <paramref name="ignore"/> left out, in file order.</returns>
     /// <exception cref="InvalidDataException">A file is corrupt, or the checkpoint does not fit the module.</exception>
-    public static void LoadInto(nn.Module module, string folder, Func<string, bool>? ignore = null, IReadOnlySet<string>? optionalKeys = null)
+    public static IReadOnlyList<string> LoadInto(nn.Module module, string folder, Func<string, bool>? ignore = null, IReadOnlySet<string>? optionalKeys = null)
     {
         var index = CheckpointIndex.Open(folder);
         var targets = module.state_dict().Where(kv => ignore?.Invoke(kv.Key) != true).ToList();
@@ -36,6 +37,7 @@ public static class Checkpoint
                 byName[info.Name].copy_(source); // converts dtype and device as needed
             }
         }
+        return index.Tensors.Where(t => ignore?.Invoke(t.Info.Name) == true).Select(t => t.Info.Name).ToList();
     }
 
     /// <summary>

@@ -54,7 +54,9 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
         try
         {
             // A tied model has no lm_head tensor of its own; some exporters still write one, which we ignore.
-            Checkpoint.LoadInto(model, folder, ignore: k => IsAdapterKey(k) || (config.TieWordEmbeddings && k == "lm_head.weight"));
+            var skipped = Checkpoint.LoadInto(model, folder,
+                ignore: k => IsAdapterKey(k) || IsRotaryBuffer(k) || (config.TieWordEmbeddings && k == "lm_head.weight"));
+            model.LoadNotes = Notes(skipped);
         }
         catch
         {
@@ -78,6 +80,23 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
     }
 
     private static bool IsAdapterKey(string key) => key.Contains(".lora_", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Older transformers saved RoPE's <c>inv_freq</c> buffers (<c>model.layers.N.self_attn.rotary_emb.inv_freq</c>);
+    /// they are derived from config.json, and transformers ignores them on load, so Confer does too.
+    /// </summary>
+    private static bool IsRotaryBuffer(string key) => key.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    private static IReadOnlyList<string> Notes(IReadOnlyList<string> skipped)
+    {
+        var notes = new List<string>();
+        int rotary = skipped.Count(IsRotaryBuffer);
+        if (rotary > 0) notes.Add($"skipped {rotary} rotary_emb.inv_freq buffer(s): RoPE tables are computed from config.json (transformers ignores them too)");
+        if (skipped.Contains("lm_head.weight")) notes.Add("skipped lm_head.weight: embeddings are tied (tie_word_embeddings), so the output layer is embed_tokens");
+        int adapters = skipped.Count(IsAdapterKey);
+        if (adapters > 0) notes.Add($"skipped {adapters} LoRA tensor(s) in the base checkpoint: load adapters from a PEFT folder");
+        return notes;
+    }
 
     public override int LayerCount => model.LayerCount;
 

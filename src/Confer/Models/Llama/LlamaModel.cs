@@ -11,6 +11,7 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
     private readonly ModuleList<LlamaDecoderLayer> layers;
     private readonly RMSNorm norm;
     private readonly RotaryEmbedding _rope;
+    private readonly int? _window;
 
     public LlamaModel(LlamaConfig config, ScalarType dtype, Device? device) : base(nameof(LlamaModel))
     {
@@ -20,7 +21,8 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
         norm = new RMSNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
         RegisterComponents();
         // Assigned after RegisterComponents: RoPE tables are derived, not weights.
-        _rope = new RotaryEmbedding(config.HeadDim, config.MaxPositionEmbeddings, config.RopeTheta, device);
+        _rope = new RotaryEmbedding(config.HeadDim, config.MaxPositionEmbeddings, config.RopeTheta, config.Rope, device);
+        _window = config.AttentionWindow;
     }
 
     public Embedding Embeddings => embed_tokens;
@@ -31,7 +33,7 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
     {
         var ids = input.InputIds;
         var past = input.Cache?.Length ?? 0;
-        var (mask, positions) = BuildMask(input.AttentionMask, ids.shape[0], ids.shape[1], past);
+        var (mask, positions) = BuildMask(input.AttentionMask, ids.shape[0], ids.shape[1], past, _window, ids.device);
         var ctx = new AttentionContext(_rope, past, input.Cache, mask, positions);
         var h = embed_tokens.forward(ids);
         foreach (var layer in layers)
@@ -46,17 +48,20 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
     /// <summary>
     /// Without padding, fused causal attention needs no mask: without a cache it is causal, and a single new token after
     /// a cache (a decode step) may see every cached key. Otherwise build a boolean mask
-    /// [batch, 1, seq, past+seq] (causal ∧ key is not padding) and per-sequence positions so that left-padded batches
-    /// give the same result as each sequence alone. Each query may always see itself, so padded rows stay finite.
+    /// [batch, 1, seq, past+seq] (causal ∧ key is not padding ∧ key within the sliding window) and per-sequence positions
+    /// so that left-padded batches give the same result as each sequence alone. Each query may always see itself, so
+    /// padded rows stay finite. A window of W keys lets query i see keys j with i − W &lt; j ≤ i (transformers' Mistral).
     /// </summary>
-    private static (Tensor? Mask, Tensor? Positions) BuildMask(Tensor? attentionMask, long batch, long seq, long past)
+    private static (Tensor? Mask, Tensor? Positions) BuildMask(Tensor? attentionMask, long batch, long seq, long past, int? window, Device device)
     {
-        if (attentionMask is null && (past == 0 || seq == 1)) return (null, null);
-        var device = attentionMask?.device ?? CPU;
         var total = past + seq;
+        bool windowed = window is { } w && total > w;
+        if (attentionMask is null && !windowed && (past == 0 || seq == 1)) return (null, null);
         var queryPos = arange(past, total, device: device).unsqueeze(1);
         var keyPos = arange(total, device: device).unsqueeze(0);
-        var mask = keyPos.le(queryPos).unsqueeze(0).unsqueeze(0).expand(batch, 1, seq, total);
+        var allowed = keyPos.le(queryPos);
+        if (windowed) allowed = allowed.logical_and(keyPos.gt(queryPos - window!.Value));
+        var mask = allowed.unsqueeze(0).unsqueeze(0).expand(batch, 1, seq, total);
         Tensor? positions = null;
         if (attentionMask is not null)
         {

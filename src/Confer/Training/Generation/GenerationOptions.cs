@@ -14,6 +14,12 @@ public sealed record GenerationOptions
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     public long Seed { get; init; }
 
+    /// <summary>transformers' repetition_penalty: &gt; 1 lowers the logits of tokens already in the sequence; 1 = off.</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+
+    /// <summary>Token ids that end a sequence (generation_config.json's eos_token_id list); null = the tokenizer's EOS.</summary>
+    public IReadOnlyList<int>? EosTokenIds { get; init; }
+
     /// <summary>Incremental decoding with a KV cache (default); off recomputes the whole prefix every step.</summary>
     public bool UseCache { get; init; } = true;
 
@@ -23,5 +29,6 @@ public sealed record GenerationOptions
         if (Temperature < 0) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be ≥ 0 (0 = greedy).");
         if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "top_k must be ≥ 0 (0 = off).");
         if (TopP is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "top_p must be in (0, 1].");
+        if (RepetitionPenalty <= 0) throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty, "repetition_penalty must be > 0 (1 = off).");
     }
 }

@@ -14,8 +14,9 @@ public sealed class TokenGenerator
     public TokenGenerator(CausalLanguageModel model) => _model = model;
 
     /// <summary>
-    /// Generates up to <c>MaxNewTokens</c> per prompt. A row stops at <paramref name="eosId"/> (not included in the
-    /// result) or when <paramref name="shouldStop"/> says so for its tokens so far.
+    /// Generates up to <c>MaxNewTokens</c> per prompt. A row stops at <paramref name="eosId"/> or any of the options'
+    /// <see cref="GenerationOptions.EosTokenIds"/> (not included in the result; chat models have several, e.g. Llama 3's
+    /// end of text and end of turn), or when <paramref name="shouldStop"/> says so for its tokens so far.
     /// </summary>
     public IReadOnlyList<int[]> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, int? eosId = null,
         Func<int, IReadOnlyList<int>, bool>? shouldStop = null, int padId = 0)
@@ -27,7 +28,7 @@ public sealed class TokenGenerator
         _model.eval();
         try
         {
-            return Decode(prompts, options, eosId, shouldStop, padId);
+            return Decode(prompts, options, [.. options.EosTokenIds ?? [], .. eosId is { } id ? [id] : Array.Empty<int>()], shouldStop, padId);
         }
         finally
         {
@@ -35,7 +36,7 @@ public sealed class TokenGenerator
         }
     }
 
-    private List<int[]> Decode(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, int? eosId,
+    private List<int[]> Decode(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options, HashSet<int> eosIds,
         Func<int, IReadOnlyList<int>, bool>? shouldStop, int padId)
     {
         using var noGrad = no_grad();
@@ -64,13 +65,15 @@ public sealed class TokenGenerator
             using var scope = NewDisposeScope();
             var input = options.UseCache ? sequences.Last : sequences.Ids;
             var logits = _model.forward(new CausalLMInput(input, padded ? sequences.Mask : null, cache)).Logits;
-            var next = sampler.Next(logits.select(1, logits.shape[1] - 1)).to(CPU);
+            var last = logits.select(1, logits.shape[1] - 1);
+            if (options.RepetitionPenalty != 1) last = RepetitionPenalty.Apply(last.to_type(ScalarType.Float32), sequences.Ids, options.RepetitionPenalty);
+            var next = sampler.Next(last).to(CPU);
             var chosen = next.data<long>().ToArray();
             for (var b = 0; b < batch; b++)
             {
                 if (done[b]) continue;
                 var token = (int)chosen[b];
-                if (token == eosId) { done[b] = true; continue; }
+                if (eosIds.Contains(token)) { done[b] = true; continue; }
                 outputs[b].Add(token);
                 if (shouldStop?.Invoke(b, outputs[b]) == true) done[b] = true;
             }

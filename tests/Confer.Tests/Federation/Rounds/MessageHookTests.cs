@@ -25,7 +25,7 @@ public class MessageHookTests(SimulationEngineTests.ModelFolder model) : IClassF
             MaxClientRecords = 8, LocalTestFraction = 0.05, CutoffLen = 128, LoraRank = 2, LoraAlpha = 4, Baselines = [], EvalBatchSize = 16,
             UplinkCodec = CountingCodec.Name, DownlinkCodec = CountingCodec.Name,
         };
-        var result = SimulationEngine.Run(settings, Path.Combine(dir.Path, "hook"), resume: false);
+        var result = SimulationEngine.Run(settings, Path.Combine(dir.Path, "hook"), resume: false, ct: TestContext.Current.CancellationToken);
         var rounds = new RunFolder(result.RunFolder).Rounds().Where(r => r.Round > 0).ToList();
 
         // Two rounds of two clients: 4 training tasks and 4 updates; after the last round 10 evaluation tasks and 10

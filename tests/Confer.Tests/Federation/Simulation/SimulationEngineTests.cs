@@ -44,7 +44,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     public void ThreeRoundsChangeTheGlobalAdapterAndLowerTheLoss()
     {
         using var dir = new TempDir();
-        var result = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "t"), resume: false);
+        var result = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "t"), resume: false, ct: TestContext.Current.CancellationToken);
         var rounds = new RunFolder(result.RunFolder).Rounds();
         Assert.Equal([0, 1, 2, 3], rounds.Select(r => r.Round));
         Assert.True(result.GlobalLoss < result.InitialLoss, $"loss {result.InitialLoss} → {result.GlobalLoss}");
@@ -65,12 +65,12 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     public void ResumeAfterRoundTwoOfFourEqualsAnUninterruptedRun()
     {
         using var dir = new TempDir();
-        var straight = SimulationEngine.Run(Settings(dir.Path, 4), System.IO.Path.Combine(dir.Path, "straight"), resume: false);
+        var straight = SimulationEngine.Run(Settings(dir.Path, 4), System.IO.Path.Combine(dir.Path, "straight"), resume: false, ct: TestContext.Current.CancellationToken);
 
         // The crash: a run whose last completed checkpoint is round 2 (later rounds' files and lines are from a
         // process that died before it could mark them complete).
         var crashed = System.IO.Path.Combine(dir.Path, "crashed");
-        SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false);
+        SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: false, ct: TestContext.Current.CancellationToken);
         var folder = new RunFolder(crashed);
         File.WriteAllText(folder.CheckpointFile, "{\"round\": 2}");
         var run = JsonNode.Parse(File.ReadAllText(folder.RunFile))!.AsObject();
@@ -78,7 +78,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         File.WriteAllText(folder.RunFile, run.ToJsonString());
         Directory.Delete(Confer.Federation.Rounds.RunLayout.RoundFolder(crashed, 3), recursive: true);
         Directory.Delete(folder.FinalFolder, recursive: true);
-        var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true);
+        var resumed = SimulationEngine.Run(Settings(dir.Path, 4), crashed, resume: true, ct: TestContext.Current.CancellationToken);
 
         Assert.Equal(straight.GlobalLoss, resumed.GlobalLoss);
         using var a = Safetensors.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
@@ -91,12 +91,39 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     }
 
     [Fact]
+    public void AFinishedRunIsNotRunAgainAndMoreRoundsExtendItToWhatALongerRunEndsWith()
+    {
+        using var dir = new TempDir();
+        var ct = TestContext.Current.CancellationToken;
+        var straight = SimulationEngine.Run(Settings(dir.Path, 3), System.IO.Path.Combine(dir.Path, "straight"), resume: false, ct: ct);
+
+        var folder = System.IO.Path.Combine(dir.Path, "short");
+        SimulationEngine.Run(Settings(dir.Path, 2), folder, resume: false, ct: ct);
+        var metrics = File.ReadAllText(new RunFolder(folder).MetricsFile);
+        SimulationEngine.Run(Settings(dir.Path, 2), folder, resume: true, ct: ct);
+        Assert.Equal(metrics, File.ReadAllText(new RunFolder(folder).MetricsFile)); // complete: nothing was run again
+
+        var extended = SimulationEngine.Run(Settings(dir.Path, 3), folder, resume: true, ct: ct);
+        Assert.Equal(3, new RunFolder(folder).LastCompletedRound());
+        Assert.Equal(straight.GlobalLoss, extended.GlobalLoss);
+        using var a = Safetensors.Load(System.IO.Path.Combine(straight.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        using var b = Safetensors.Load(System.IO.Path.Combine(extended.RunFolder, "final", "adapter", "adapter_model.safetensors"));
+        foreach (var (name, t) in a) Assert.True(t.equal(b[name]).all().item<bool>(), name);
+        Assert.Throws<Confer.Configuration.ConfigException>(() =>
+        {
+            var other = Settings(dir.Path, 3);
+            other.LearningRate = 0.5;
+            SimulationEngine.Run(other, folder, resume: true, ct: ct);
+        });
+    }
+
+    [Fact]
     public void FloraMergesStackedUpdatesIntoTheBaseWithHeterogeneousRanks()
     {
         using var dir = new TempDir();
         var settings = Settings(dir.Path, 2, "flora");
         settings.ClientRanks = [2, 4, 8];
-        var result = SimulationEngine.Run(settings, System.IO.Path.Combine(dir.Path, "t"), resume: false);
+        var result = SimulationEngine.Run(settings, System.IO.Path.Combine(dir.Path, "t"), resume: false, ct: TestContext.Current.CancellationToken);
         Assert.True(result.GlobalLoss < result.InitialLoss);
         Assert.False(Directory.Exists(System.IO.Path.Combine(result.RunFolder, "final", "adapter")), "FLoRA keeps no global adapter: it is merged");
         using var state = Safetensors.Load(System.IO.Path.Combine(result.RunFolder, "rounds", "round-0002", "state.safetensors"));
@@ -108,7 +135,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     {
         using var dir = new TempDir();
         var bad = Settings(dir.Path, 1, "fedmagic");
-        var e = Assert.ThrowsAny<Exception>(() => SimulationEngine.Run(bad, System.IO.Path.Combine(dir.Path, "x"), resume: false));
+        var e = Assert.ThrowsAny<Exception>(() => SimulationEngine.Run(bad, System.IO.Path.Combine(dir.Path, "x"), resume: false, ct: TestContext.Current.CancellationToken));
         Assert.Contains("fedmagic", e.Message);
     }
 }
