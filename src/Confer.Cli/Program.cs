@@ -38,6 +38,7 @@ internal static class Program
         FinetuneCommand.Create(),
         GenerateCommand.Create(),
         TokenizeCommand.Create(),
+        ServeCommand.Create(),
         ConvertCommand.Create(),
         CertsCommand.Create(),
         BenchCommand.Create(),

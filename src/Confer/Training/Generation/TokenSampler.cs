@@ -7,16 +7,19 @@ internal sealed class TokenSampler
 {
     private readonly GenerationOptions _options;
     private readonly Generator? _generator;
+    private readonly Generator[]? _rowGenerators;
 
     public TokenSampler(GenerationOptions options)
     {
         _options = options;
-        _generator = options.Temperature > 0 ? new Generator((ulong)options.Seed) : null;
+        if (options.Temperature <= 0) return;
+        if (options.RowSeeds is { } seeds) _rowGenerators = [.. seeds.Select(s => new Generator((ulong)s))];
+        else _generator = new Generator((ulong)options.Seed);
     }
 
     public Tensor Next(Tensor logits)
     {
-        if (_generator is null) return logits.argmax(-1);
+        if (_generator is null && _rowGenerators is null) return logits.argmax(-1);
         var scaled = logits.to_type(ScalarType.Float32) / _options.Temperature;
         if (_options.TopK > 0 && _options.TopK < scaled.shape[^1])
         {
@@ -32,6 +35,12 @@ internal sealed class TokenSampler
             var dropInVocabOrder = zeros_like(drop).scatter(-1, order, drop);
             scaled = scaled.masked_fill(dropInVocabOrder, float.NegativeInfinity);
         }
-        return multinomial(scaled.softmax(-1), 1, generator: _generator).squeeze(-1);
+        var distribution = scaled.softmax(-1);
+        if (_rowGenerators is null) return multinomial(distribution, 1, generator: _generator).squeeze(-1);
+        if (_rowGenerators.Length != distribution.shape[0])
+            throw new ArgumentException($"RowSeeds has {_rowGenerators.Length} seeds for a batch of {distribution.shape[0]} prompts.");
+        // Each row draws from its own generator with the same [1, vocab] call a batch of one makes, so it consumes
+        // its stream exactly as that batch of one would.
+        return cat([.. _rowGenerators.Select((g, b) => multinomial(distribution.narrow(0, b, 1), 1, generator: g))], 0).squeeze(-1);
     }
 }

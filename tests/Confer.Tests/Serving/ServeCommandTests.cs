@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Confer.Reasoning.Actors;
+using Confer.Tests.Data;
+using Confer.Tests.Deployment;
+
+namespace Confer.Tests.Serving;
+
+/// <summary><c>confer serve</c> as a user runs it: a separate process, found through the URL it prints.</summary>
+public sealed partial class ServeCommandTests
+{
+    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Confer.Cli.dll");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task TheServeProcessAnswersTheEndpointActorAndStopsOnSigterm()
+    {
+        using var server = Start("serve", "--model", ServeFixture.ModelFolder, "--port", "0", "--api-key", "process-key", "--name", "tiny");
+        var url = await WaitForUrlAsync(server);
+        using var actor = new OpenAiEndpointActor(new OpenAiEndpointOptions { BaseUrl = url, Model = "tiny", ApiKey = "process-key" });
+        var sampling = new ActorSampling(2, 0.8, 1.0, 12, [], 3);
+        var texts = await actor.SampleAsync("Once upon a time", sampling, Ct);
+        using var local = ConferModelActor.Load(ServeFixture.ModelFolder);
+        Assert.Equal(await local.SampleAsync("Once upon a time", sampling, Ct), texts);
+
+        using var wrongKey = new OpenAiEndpointActor(new OpenAiEndpointOptions { BaseUrl = url, Model = "tiny", ApiKey = "nope" });
+        var refused = await Assert.ThrowsAsync<ActorEndpointException>(() => wrongKey.SampleAsync("Hi", sampling, Ct));
+        Assert.Contains("answered 401 Unauthorized", refused.Message);
+
+        using (var term = Process.Start("kill", ["-TERM", server.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await term.WaitForExitAsync(Ct);
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Contains("stopped.", server.Output);
+    }
+
+    [Theory]
+    [InlineData("--host", "example.org", "--host: 'example.org' is not an IP address")]
+    [InlineData("--max-n", "0", "--max-n: must be ≥ 1")]
+    [InlineData("--template", "no-such-template", "No prompt template named 'no-such-template'")]
+    public async Task BadOptionsFailWithOneErrorLine(string option, string value, string message)
+    {
+        using var server = Start("serve", "--model", ServeFixture.ModelFolder, "--port", "0", option, value);
+        Assert.Equal(2, await server.WaitForExitAsync(TimeSpan.FromSeconds(60), Ct));
+        var errors = server.Output.Split('\n').Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        Assert.Contains(message, Assert.Single(errors));
+    }
+
+    private static async Task<Uri> WaitForUrlAsync(ServeProcess server)
+    {
+        var until = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < until)
+        {
+            if (ServingLine().Match(server.Output) is { Success: true } m) return new Uri(m.Groups[1].Value);
+            if (server.HasExited) Assert.Fail($"confer serve exited with {server.ExitCode}:\n{server.Output}");
+            await Task.Delay(100, Ct);
+        }
+        Assert.Fail($"confer serve printed no URL within 90 s:\n{server.Output}");
+        return null!;
+    }
+
+    private static ServeProcess Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataPaths.RepoRoot };
+        info.ArgumentList.Add(Cli);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["NO_COLOR"] = "1";
+        info.Environment.Remove("CONFER_API_KEY");
+        var process = Process.Start(info)!;
+        return new ServeProcess(process.Id, new RunningProcess("serve", process));
+    }
+
+    [GeneratedRegex(@"Serving 'tiny' at (http://\S+/v1) ")]
+    private static partial Regex ServingLine();
+
+    private sealed record ServeProcess(int Pid, RunningProcess Process) : IDisposable
+    {
+        public string Output => Process.Output;
+
+        public bool HasExited => Process.HasExited;
+
+        public int ExitCode => Process.ExitCode;
+
+        public Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken ct) => Process.WaitForExitAsync(timeout, ct);
+
+        public void Dispose() => Process.Dispose();
+    }
+}
