@@ -18,14 +18,7 @@ public sealed record DiscriminatorReport(int Questions, int Correct, int Candida
     {
         var inputs = questions.SelectMany(q => q.Inputs).ToList();
         var logits = DiscriminatorScorer.Logits(model, inputs, batchSize, padId);
-        var correct = 0;
-        var offset = 0;
-        foreach (var q in questions)
-        {
-            var scores = logits.Skip(offset).Take(q.Inputs.Count).Select(z => (double)z).ToList();
-            if (q.Candidates.Samples[CandidateSelection.Best(scores)].Correct) correct++;
-            offset += q.Inputs.Count;
-        }
+        var correct = CandidateSelection.CorrectBestOfK([.. questions.Select(q => q.Candidates)], [.. logits.Select(z => (double)z)]);
         return new DiscriminatorReport(questions.Count, correct, inputs.Count, PlainBce(logits, inputs.Select(e => e.Label).ToArray()));
     }
 

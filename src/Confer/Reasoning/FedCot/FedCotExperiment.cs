@@ -19,7 +19,17 @@ namespace Confer.Reasoning.FedCot;
 /// </summary>
 public static class FedCotExperiment
 {
-    public static FedCotResult Run(FedCotSettings s, string runFolder, ActorSource actor, IFedCotProgress? progress = null)
+    /// <summary>
+    /// Runs the experiment into <paramref name="runFolder"/>. Cancelling <paramref name="ct"/> stops it between steps
+    /// (a question, an optimiser step, a round); every split whose candidates were finished is already in the cache, so
+    /// running the same command again skips their generation.
+    /// </summary>
+    /// <param name="s">The experiment's settings.</param>
+    /// <param name="runFolder">A new folder for this run.</param>
+    /// <param name="actor">The local LLM.</param>
+    /// <param name="progress">Receives progress; null for none.</param>
+    /// <param name="ct">Stops the run.</param>
+    public static FedCotResult Run(FedCotSettings s, string runFolder, ActorSource actor, IFedCotProgress? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(s);
         ArgumentNullException.ThrowIfNull(actor);
@@ -33,7 +43,7 @@ public static class FedCotExperiment
         Directory.CreateDirectory(runFolder);
         AtomicFile.WriteAllText(Path.Combine(runFolder, "config.yaml"), ConfigBinder.ToYaml(s));
 
-        var candidates = GenerateCandidates(s, suite, actor, progress);
+        var candidates = GenerateCandidates(s, suite, actor, progress, ct);
 
         progress.Phase("loading the discriminator's encoder");
         var (model, tokenizer) = DiscriminatorModel.Load(s.Encoder, s.LoraTargets, s.Seed, Runtime.DeviceSelector.Parse(s.Device));
@@ -44,14 +54,14 @@ public static class FedCotExperiment
             var data = candidates.Select(c => DiscriminatorData.Encode(c.Name, c.Train, c.Test, input)).ToList();
             var federated = new FederatedDiscriminator(s, model, data, padId, progress);
             var discriminatorRun = Path.Combine(runFolder, "discriminator");
-            var rounds = federated.Run(discriminatorRun, [.. data.Select(d => (d.Id, d.Test))]);
+            var rounds = federated.Run(discriminatorRun, [.. data.Select(d => (d.Id, d.Test))], ct);
             var final = rounds[^1];
 
             IReadOnlyDictionary<string, DiscriminatorReport>? local = null;
             if (s.Runs("local"))
             {
                 progress.Phase("local discriminators (each client alone)");
-                local = LocalDiscriminators.Run(s, model, data, federated.Training(), padId, progress);
+                local = LocalDiscriminators.Run(s, model, data, federated.Training(), padId, progress, ct);
             }
 
             FedSftBaseline.Result? sft = null;
@@ -60,7 +70,7 @@ public static class FedCotExperiment
                 if (actor.ModelFolder is null || actor.OpenModel is null)
                     progress.Warning("Fed-SFT skipped: it fine-tunes the actor, and this actor is an endpoint, not a Confer model folder.");
                 else
-                    sft = new FedSftBaseline(s, suite, actor, progress).Run(Path.Combine(runFolder, "fed-sft"));
+                    sft = new FedSftBaseline(s, suite, actor, progress).Run(Path.Combine(runFolder, "fed-sft"), ct);
             }
 
             var rows = candidates.Select(c => new FedCotRow(
@@ -97,7 +107,7 @@ public static class FedCotExperiment
 
     private sealed record ClientCandidates(string Name, IReadOnlyList<QuestionCandidates> Train, IReadOnlyList<QuestionCandidates> Test);
 
-    private static List<ClientCandidates> GenerateCandidates(FedCotSettings s, ReasoningSuite suite, ActorSource actor, IFedCotProgress progress)
+    private static List<ClientCandidates> GenerateCandidates(FedCotSettings s, ReasoningSuite suite, ActorSource actor, IFedCotProgress progress, CancellationToken ct)
     {
         var generator = new CandidateGenerator(actor.Actor, actor.CacheKey, s.Sampling, suite.Prompt, new CandidateCache(s.Cache))
         {
@@ -107,20 +117,20 @@ public static class FedCotExperiment
         var all = new List<ClientCandidates>();
         foreach (var dataset in suite.Datasets)
         {
-            var train = Generate(generator, dataset.Name, "train", dataset.Train, greedy: false, progress);
-            var test = Generate(generator, dataset.Name, "test", dataset.Test, greedy: true, progress);
+            var train = Generate(generator, dataset.Name, "train", dataset.Train, greedy: false, progress, ct);
+            var test = Generate(generator, dataset.Name, "test", dataset.Test, greedy: true, progress, ct);
             all.Add(new ClientCandidates(dataset.Name, train, test));
         }
         return all;
     }
 
     private static IReadOnlyList<QuestionCandidates> Generate(CandidateGenerator generator, string dataset, string split, IReadOnlyList<QaRecord> questions,
-        bool greedy, IFedCotProgress progress)
+        bool greedy, IFedCotProgress progress, CancellationToken ct)
     {
         progress.GenerationStarted($"candidates {dataset} {split}", questions.Count);
         try
         {
-            return generator.GetAsync(dataset, split, questions, greedy, new Progress(progress), CancellationToken.None).GetAwaiter().GetResult();
+            return generator.GetAsync(dataset, split, questions, greedy, new Progress(progress), ct).GetAwaiter().GetResult();
         }
         finally
         {

@@ -19,7 +19,7 @@ internal sealed class FedSftBaseline(FedCotSettings s, ReasoningSuite suite, Act
 {
     public sealed record Result(string RunFolder, IReadOnlyDictionary<string, double> Accuracy, IReadOnlyList<RoundRecord> Rounds);
 
-    public Result Run(string folder)
+    public Result Run(string folder, CancellationToken ct)
     {
         var modelFolder = actor.ModelFolder ?? throw new InvalidOperationException("Fed-SFT fine-tunes the actor, which needs a Confer model folder.");
         var open = actor.OpenModel ?? throw new InvalidOperationException("Fed-SFT needs a way to run the fine-tuned actor.");
@@ -42,24 +42,25 @@ internal sealed class FedSftBaseline(FedCotSettings s, ReasoningSuite suite, Act
             LoraRank = s.SftLoraRank, LoraAlpha = 2 * s.SftLoraRank, EvalEvery = rounds, Baselines = [],
         };
         progress.Phase("Fed-SFT: federated fine-tuning of the actor (FedIT)");
-        var result = SimulationEngine.Run(settings, Path.Combine(folder, "run"), resume: false, progress);
+        var result = SimulationEngine.Run(settings, Path.Combine(folder, "run"), resume: false, progress, ct);
         var tuned = open(Path.Combine(result.RunFolder, "final", "model"));
+        using var owned = tuned as IDisposable;
         var accuracy = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var dataset in suite.Datasets)
         {
             progress.Phase($"Fed-SFT: {dataset.Name} test answers from the fine-tuned actor");
-            accuracy[dataset.Name] = GreedyAccuracy(tuned, dataset.Name, dataset.Test);
+            accuracy[dataset.Name] = GreedyAccuracy(tuned, dataset.Name, dataset.Test, ct);
         }
         return new Result(result.RunFolder, accuracy, new RunFolder(result.RunFolder).Rounds());
     }
 
-    private double GreedyAccuracy(IReasoningActor tuned, string dataset, IReadOnlyList<QaRecord> questions)
+    private double GreedyAccuracy(IReasoningActor tuned, string dataset, IReadOnlyList<QaRecord> questions, CancellationToken ct)
     {
         var request = s.Sampling.Greedy(suite.Prompt.Stop);
         var correct = 0;
         foreach (var q in questions)
         {
-            var text = tuned.SampleAsync(suite.Prompt.Format(q), request, CancellationToken.None).GetAwaiter().GetResult();
+            var text = tuned.SampleAsync(suite.Prompt.Format(q), request, ct).GetAwaiter().GetResult();
             if (text.Count != 1) throw new InvalidDataException($"actor '{tuned.Name}' returned {text.Count} completions for a greedy request on {dataset}.");
             if (Candidate.Label(q, text[0]).Correct) correct++;
         }

@@ -40,7 +40,7 @@ internal sealed class FederatedDiscriminator(FedCotSettings s, ClientModel model
     };
 
     /// <summary>Runs every round into <paramref name="folder"/> and returns its committed records.</summary>
-    public IReadOnlyList<RoundRecord> Run(string folder, IReadOnlyList<(string Name, IReadOnlyList<EncodedQuestion> Questions)> serverSets)
+    public IReadOnlyList<RoundRecord> Run(string folder, IReadOnlyList<(string Name, IReadOnlyList<EncodedQuestion> Questions)> serverSets, CancellationToken ct)
     {
         var settings = DriverSettings();
         settings.Validate();
@@ -59,7 +59,7 @@ internal sealed class FederatedDiscriminator(FedCotSettings s, ClientModel model
         var driver = new RoundDriver(settings, strategy, scheduler, pool, run, new DiscriminatorServerModel(model, serverSets, s.EvalBatchSize, padId),
             pipeline, new RoundPolicy(), progress);
         // In-process exchanges complete synchronously, so this never blocks a thread another task needs.
-        driver.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
+        driver.RunAsync(ct).GetAwaiter().GetResult();
         run.WriteMetricsCsv();
         run.MarkFinished();
         RunReport.Write(folder);

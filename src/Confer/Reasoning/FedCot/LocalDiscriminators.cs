@@ -15,11 +15,12 @@ namespace Confer.Reasoning.FedCot;
 internal static class LocalDiscriminators
 {
     public static IReadOnlyDictionary<string, DiscriminatorReport> Run(FedCotSettings s, ClientModel model, IReadOnlyList<DiscriminatorData> clients,
-        TrainerOptions training, long padId, IRoundProgress progress)
+        TrainerOptions training, long padId, IRoundProgress progress, CancellationToken ct)
     {
         var reports = new Dictionary<string, DiscriminatorReport>(StringComparer.Ordinal);
         for (var i = 0; i < clients.Count; i++)
         {
+            ct.ThrowIfCancellationRequested();
             var c = clients[i];
             var rank = s.ClientRanks[i % s.ClientRanks.Length];
             var seed = SeedMix.Mix(s.Seed, -1, "local/" + c.Id);
@@ -28,7 +29,7 @@ internal static class LocalDiscriminators
             var options = training with { MaxSteps = s.Rounds * s.LocalSteps, Seed = (long)(seed >> 1) };
             var trainer = new DiscriminatorTrainer(options, s.PosWeightFor(c.BalancingPosWeight()), padId);
             progress.TrainingStarted($"local discriminator {c.Id}", options.MaxSteps);
-            trainer.Train(DiscriminatorClient.Classifier(model), c.Train, progress.TrainingProgress);
+            trainer.Train(DiscriminatorClient.Classifier(model), c.Train, progress.TrainingProgress, ct);
             progress.TrainingFinished();
             reports[c.Id] = DiscriminatorReport.Of(DiscriminatorClient.Classifier(model), c.Test, s.EvalBatchSize, padId);
         }

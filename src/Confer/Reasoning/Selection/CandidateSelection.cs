@@ -37,6 +37,26 @@ public static class CandidateSelection
         return votes.Values.OrderByDescending(v => v.Count).ThenBy(v => v.First).First().First;
     }
 
+    /// <summary>
+    /// How many of <paramref name="questions"/> a scorer answers correctly by best-of-K: <paramref name="scores"/> holds
+    /// one score per candidate, question after question, and each question answers with its <see cref="Best"/> candidate.
+    /// </summary>
+    public static int CorrectBestOfK(IReadOnlyList<QuestionCandidates> questions, IReadOnlyList<double> scores)
+    {
+        ArgumentNullException.ThrowIfNull(questions);
+        ArgumentNullException.ThrowIfNull(scores);
+        var expected = questions.Sum(q => q.Samples.Count);
+        if (scores.Count != expected) throw new ArgumentException($"{scores.Count} scores for {expected} candidates.", nameof(scores));
+        var correct = 0;
+        var offset = 0;
+        foreach (var q in questions)
+        {
+            if (q.Samples[Best([.. scores.Skip(offset).Take(q.Samples.Count)])].Correct) correct++;
+            offset += q.Samples.Count;
+        }
+        return correct;
+    }
+
     /// <summary>Whether any candidate is correct: what a perfect selector would achieve (pass@K).</summary>
     public static bool AnyCorrect(IReadOnlyList<Candidate> candidates) => candidates.Any(c => c.Correct);
 }
