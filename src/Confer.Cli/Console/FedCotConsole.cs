@@ -37,7 +37,8 @@ internal sealed class FedCotConsole : IFedCotProgress
         ArgumentNullException.ThrowIfNull(record);
         var accuracies = record.Metrics.Where(m => m.Key.StartsWith(DiscriminatorServerModel.AccuracyMetric + "/", StringComparison.Ordinal)).ToList();
         var mean = accuracies.Count == 0 ? "" : $", best-of-K accuracy (mean of clients) {100 * accuracies.Average(m => m.Value):F2} %";
-        AnsiConsole.MarkupLine(Markup.Escape($"round {record.Round}: loss {record.GlobalLoss:F4}{mean}, up {record.Up.Bytes:N0} B, down {record.Down.Bytes:N0} B"));
+        var loss = record.GlobalLoss is { } l ? $", loss {l:F4}" : "";
+        AnsiConsole.MarkupLine(Markup.Escape($"round {record.Round}{loss}{mean}, up {record.Up.Bytes:N0} B, down {record.Down.Bytes:N0} B"));
     }
 
     private void Start(string label, int total)
