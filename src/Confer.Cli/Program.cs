@@ -31,6 +31,7 @@ internal static class Program
     [
         SimulateCommand.Create(),
         ExperimentCommand.Create(),
+        FedCotCommand.Create(),
         ServerCommand.Create(),
         ClientCommand.Create(),
         ReportCommand.Create(),

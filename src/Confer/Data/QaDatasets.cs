@@ -45,6 +45,32 @@ public static class QaDatasets
         return records;
     }
 
+    /// <summary>
+    /// BioASQ Task B golden file (<c>{"questions": [{id, type, body, exact_answer, …}]}</c>): the yes/no questions only
+    /// (MIRAGE's BioASQ-Y/N), <c>body</c> as the question and <c>exact_answer</c> (yes or no, any case) as the gold answer.
+    /// </summary>
+    public static IReadOnlyList<QaRecord> LoadBioAsqYesNo(string path)
+    {
+        using var doc = ParseJson(path);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("questions", out var questions) || questions.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"{path}: a BioASQ file is a JSON object with a 'questions' array.");
+        var records = new List<QaRecord>();
+        var index = 0;
+        foreach (var q in questions.EnumerateArray())
+        {
+            if (q.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: question {index} is a JSON {q.ValueKind}, expected an object.");
+            if (JsonRecordFile.GetOptionalString(q, "type", path, index) == "yesno")
+            {
+                var answer = JsonRecordFile.GetRequiredString(q, "exact_answer", path, index).Trim().ToLowerInvariant();
+                if (answer is not ("yes" or "no"))
+                    throw new InvalidDataException($"{path}: question {index} (id {JsonRecordFile.GetOptionalString(q, "id", path, index)}): field 'exact_answer' is '{answer}', expected yes or no.");
+                records.Add(new QaRecord(JsonRecordFile.GetRequiredString(q, "body", path, index), null, answer));
+            }
+            index++;
+        }
+        return records;
+    }
+
     /// <summary>MedQA JSON Lines (<c>question</c>, <c>options</c> {"A": …}, <c>answer_idx</c> letter).</summary>
     public static IReadOnlyList<QaRecord> LoadMedQa(string path) =>
         JsonRecordFile.ReadObjects(path).Select((o, i) =>

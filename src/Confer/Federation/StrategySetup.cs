@@ -83,7 +83,7 @@ internal static class StrategySetup
         if (model.Tuner.Method != PeftMethod.Lora) return;
         model.ApplyGlobal(strategy.MergedDelta, strategy.GlobalAdapter, strategy.GlobalLoraScale);
         LoraModel.Merge(model.Model);
-        model.Model.SavePretrained(Path.Combine(folder, "model"));
+        model.SavePretrained(Path.Combine(folder, "model"));
         Tokenizers.TokenizerFiles.CopyTo(s.Model, Path.Combine(folder, "model"));
         LoraModel.Detach(model.Model);
     }

@@ -55,6 +55,17 @@ public static class ModelFactory
     public static BertForSequenceClassification LoadEncoder(string folder, Device? device = null) =>
         (BertForSequenceClassification)Find(folder, ModelKind.Encoder).Load(folder, ScalarType.Float32, device);
 
+    /// <summary>
+    /// Loads the encoder in <paramref name="folder"/> (any registered encoder architecture) with a classification head of
+    /// <paramref name="numLabels"/> outputs, e.g. FedCoT's one-score discriminator on a masked-LM checkpoint whose config
+    /// says nothing about labels.
+    /// </summary>
+    public static BertForSequenceClassification LoadEncoder(string folder, int numLabels, Device? device = null)
+    {
+        Find(folder, ModelKind.Encoder);
+        return BertForSequenceClassification.FromPretrained(folder, device, numLabels);
+    }
+
     /// <summary>The registration that matches the folder's config.json, or an error naming the folder and what is supported.</summary>
     public static ModelArchitecture Find(string folder, ModelKind kind)
     {

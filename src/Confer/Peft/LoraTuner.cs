@@ -1,4 +1,5 @@
 using Confer.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Confer.Peft;
@@ -17,7 +18,7 @@ public sealed class LoraTuner(IReadOnlyList<string> targetModules) : PeftTuner
     public IReadOnlyList<string> TargetModules => _targeting.TargetModules;
 
     /// <summary>The targeted layers of <paramref name="model"/> with their HF paths, in model order.</summary>
-    public IReadOnlyList<(string Path, LoraLinear Layer)> Targets(CausalLanguageModel model)
+    public IReadOnlyList<(string Path, LoraLinear Layer)> Targets(nn.Module model)
     {
         var targets = LoraModel.Layers(model).Where(l => _targeting.Targets(l.Path)).ToList();
         if (targets.Count == 0)
@@ -25,7 +26,7 @@ public sealed class LoraTuner(IReadOnlyList<string> targetModules) : PeftTuner
         return targets;
     }
 
-    public override void Attach(CausalLanguageModel model, NamedTensors? start, int rank, double alpha, double dropout, Generator generator)
+    public override void Attach(nn.Module model, NamedTensors? start, int rank, double alpha, double dropout, Generator generator)
     {
         var targets = Targets(model);
         foreach (var (path, layer) in targets)
@@ -43,9 +44,9 @@ public sealed class LoraTuner(IReadOnlyList<string> targetModules) : PeftTuner
         }
     }
 
-    public override void Detach(CausalLanguageModel model) => LoraModel.Detach(model);
+    public override void Detach(nn.Module model) => LoraModel.Detach(model);
 
-    public override NamedTensors Capture(CausalLanguageModel model) => LoraModel.Capture(model);
+    public override NamedTensors Capture(nn.Module model) => LoraModel.Capture(model);
 
     /// <summary>PEFT LORA: the most common rank as <c>r</c>, <c>rank_pattern</c>/<c>alpha_pattern</c> for the others, alpha = scale · rank.</summary>
     public override void Save(string folder, NamedTensors tensors, AdapterFolderInfo info) => PeftAdapter.Save(folder, tensors, Config(tensors, info));

@@ -1,4 +1,5 @@
 using Confer.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Confer.Peft;
@@ -19,13 +20,13 @@ public abstract class PeftTuner
     /// that <paramref name="start"/> holds (keys as <see cref="Capture"/> names them). <paramref name="rank"/> and
     /// <paramref name="alpha"/> are LoRA's; other methods ignore them.
     /// </summary>
-    public abstract void Attach(CausalLanguageModel model, NamedTensors? start, int rank, double alpha, double dropout, Generator generator);
+    public abstract void Attach(nn.Module model, NamedTensors? start, int rank, double alpha, double dropout, Generator generator);
 
     /// <summary>Removes everything <see cref="Attach"/> added.</summary>
-    public abstract void Detach(CausalLanguageModel model);
+    public abstract void Detach(nn.Module model);
 
     /// <summary>A detached fp32 CPU copy of the attached trainable tensors under their federation/PEFT keys, in model order.</summary>
-    public abstract NamedTensors Capture(CausalLanguageModel model);
+    public abstract NamedTensors Capture(nn.Module model);
 
     /// <summary>Writes <c>adapter_config.json</c> and <c>adapter_model.safetensors</c> for <paramref name="tensors"/> (keys as <see cref="Capture"/> names them).</summary>
     public abstract void Save(string folder, NamedTensors tensors, AdapterFolderInfo info);
@@ -38,6 +39,11 @@ public abstract class PeftTuner
         PeftMethod.Adapter => new Bottleneck.BottleneckTuner(options.AdapterSize, options.AdapterPlacement, options.AdapterActivation, options.AdapterLayers),
         _ => throw new ArgumentOutOfRangeException(nameof(options), options.Method, "Unknown PEFT method."),
     };
+
+    /// <summary>The model as a causal LM: prompts and bottleneck adapters have slots only in the decoder.</summary>
+    /// <exception cref="ArgumentException">The model is not a causal language model.</exception>
+    protected CausalLanguageModel CausalLM(nn.Module model) =>
+        model as CausalLanguageModel ?? throw new ArgumentException($"peft_method {Method.ToString().ToLowerInvariant()} needs a causal language model, not a {model.GetType().Name}.");
 
     /// <summary>Makes only the parameters <paramref name="trainable"/> accepts require gradients.</summary>
     protected static void FreezeAllBut(CausalLanguageModel model, Func<string, bool> trainable)

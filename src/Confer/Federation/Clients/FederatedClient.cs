@@ -54,7 +54,7 @@ public sealed class FederatedClient : IClientTrainer
         model.SetBase(task.BaseDelta);
         using (var generator = new Generator(seed))
             model.AttachAdapters(task.Adapter, task.LoraRank, task.LoraAlpha, _loraDropout, generator);
-        var result = new LocalTrainer(TrainerOptionsFor(task, seed)).Train(model.Model, TrainData, progress, cancellationToken);
+        var result = new LocalTrainer(TrainerOptionsFor(task, seed)).Train(model.CausalLM, TrainData, progress, cancellationToken);
         var metrics = new Dictionary<string, double>
         {
             [MetricNames.TrainLoss] = result.MeanLoss,
@@ -80,7 +80,7 @@ public sealed class FederatedClient : IClientTrainer
         model.SetBase(task.BaseDelta);
         using (var generator = new Generator(0))
             model.AttachAdapters(task.Adapter, task.LoraRank, task.LoraAlpha, 0, generator);
-        var report = Evaluator.EvaluateLoss(model.Model, LocalTest, _evalBatchSize, _training.PadTokenId);
+        var report = Evaluator.EvaluateLoss(model.CausalLM, LocalTest, _evalBatchSize, _training.PadTokenId);
         return new ClientUpdate(Id, new NamedTensors(), report.Examples, new Dictionary<string, double> { [MetricNames.LocalLoss] = report.MeanLoss });
     }
 

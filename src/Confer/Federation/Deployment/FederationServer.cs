@@ -155,7 +155,7 @@ public static class FederationServer
                 .EncodeAll(InstructionRecordReader.Load(s.TestData)).Examples;
         }
         var probe = s.ComplianceData.Length > 0 ? Robustness.Attacks.ComplianceProbe.Load(s.ComplianceData, tokenizer, Prompter.Load(s.Template)) : null;
-        return new ServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0, probe);
+        return new CausalLMServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0, probe);
     }
 
     /// <summary>Open when no status_token is set; otherwise only with that bearer token (compared in constant time).</summary>

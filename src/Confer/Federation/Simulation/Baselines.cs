@@ -28,8 +28,8 @@ internal sealed class Baselines(SimulationSettings s, ClientModel model, Federat
             var matched = checked(s.Rounds * perRound);
             var basis = $"{s.Rounds} rounds × {perRound} steps per round = {matched}";
             var steps = Train($"local-only {c.Id}", c.Id, c.Train, s.BaselineSteps > 0 ? s.BaselineSteps : matched);
-            var global = Evaluator.EvaluateLoss(model.Model, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
-            double? local = c.LocalTest.Count > 0 ? Evaluator.EvaluateLoss(model.Model, c.LocalTest, s.EvalBatchSize, padId).MeanLoss : null;
+            var global = Evaluator.EvaluateLoss(model.CausalLM, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss;
+            double? local = c.LocalTest.Count > 0 ? Evaluator.EvaluateLoss(model.CausalLM, c.LocalTest, s.EvalBatchSize, padId).MeanLoss : null;
             return new Result(c.Id, global, local, steps, Describe(basis));
         }).ToList();
 
@@ -40,7 +40,7 @@ internal sealed class Baselines(SimulationSettings s, ClientModel model, Federat
         var matched = (int)Math.Clamp(federatedClientSteps, 1, int.MaxValue);
         var basis = $"the federation's {federatedClientSteps} client optimiser steps";
         var steps = Train("centralized", "centralized", data.Clients.SelectMany(c => c.Train).ToList(), s.BaselineSteps > 0 ? s.BaselineSteps : matched);
-        return new Result(null, Evaluator.EvaluateLoss(model.Model, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss, null, steps, Describe(basis));
+        return new Result(null, Evaluator.EvaluateLoss(model.CausalLM, data.GlobalTest, s.EvalBatchSize, padId).MeanLoss, null, steps, Describe(basis));
     }
 
     /// <summary>The sentence the console and report print next to the row (see <see cref="Reporting.BaselineEntry.Compute"/>).</summary>
@@ -55,7 +55,7 @@ internal sealed class Baselines(SimulationSettings s, ClientModel model, Federat
         using (var g = new Generator(seed)) model.AttachAdapters(null, s.LoraRank, s.LoraAlpha, s.LoraDropout, g);
         var options = training with { MaxSteps = steps, Seed = (long)(seed >> 1) };
         progress.TrainingStarted(label, steps);
-        var result = new LocalTrainer(options).Train(model.Model, examples, progress.TrainingProgress, ct);
+        var result = new LocalTrainer(options).Train(model.CausalLM, examples, progress.TrainingProgress, ct);
         progress.TrainingFinished();
         return result.Steps;
     }

@@ -143,7 +143,7 @@ public sealed class SimulationEngine : IDisposable
             Fraction = _s.Fraction, MinClients = _s.MinClients, Seed = _s.Seed, RoundDeadlineSeconds = _s.RoundDeadlineSeconds,
             RankChoices = _s.RankByCapacity ? [.. _s.ClientRanks.Distinct().Order()] : [],
         });
-        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new ServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId, _probe),
+        var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new CausalLMServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId, _probe),
             pipeline, new RoundPolicy(), _progress);
         if (resume) run.PrepareResume();
         else run.Create(ConfigBinder.ToYaml(_s), _data.Report.ToJson(), Description());

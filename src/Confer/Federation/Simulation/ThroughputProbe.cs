@@ -22,7 +22,7 @@ internal static class ThroughputProbe
             {
                 model.SetBase(null);
                 using (var g = new Generator((ulong)seed)) model.AttachAdapters(null, s.LoraRank, s.LoraAlpha, 0, g);
-                return new LocalTrainer(training with { MaxSteps = steps, Seed = seed }).Train(model.Model, examples);
+                return new LocalTrainer(training with { MaxSteps = steps, Seed = seed }).Train(model.CausalLM, examples);
             }
             Steps(1, 1);
             var timed = Steps(TimedSteps, 2);

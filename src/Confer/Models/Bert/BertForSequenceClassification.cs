@@ -9,7 +9,7 @@ namespace Confer.Models.Bert;
 /// HF <c>BertForSequenceClassification</c>: BERT + dropout + <c>classifier</c> on the pooled [CLS] vector. FedCoT's
 /// discriminator is this model with one label (a score) and LoRA on the encoder.
 /// </summary>
-public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>
+public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>, IPretrainedModel
 {
     private readonly BertModel bert;
     private readonly Dropout dropout;
@@ -27,12 +27,21 @@ public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>
 
     /// <summary>Loads config.json and weights; a checkpoint without a <c>classifier</c> (e.g. a plain BertModel) keeps the
     /// freshly initialised head, as <c>transformers</c> does. A masked-LM checkpoint (no pooler, <c>cls.*</c> head) loads
-    /// too: its head is ignored and the pooler stays freshly initialised.</summary>
-    public static BertForSequenceClassification FromPretrained(string folder, Device? device = null)
+    /// too: its head is ignored and the pooler stays freshly initialised. <paramref name="numLabels"/> overrides the
+    /// config's label count as <c>from_pretrained(num_labels=…)</c> does; a checkpoint whose classifier has another
+    /// size is refused (its trained head would not fit).</summary>
+    public static BertForSequenceClassification FromPretrained(string folder, Device? device = null, int? numLabels = null)
     {
         var configPath = Path.Combine(folder, "config.json");
         if (!File.Exists(configPath)) throw new FileNotFoundException($"No config.json in model folder '{folder}'.", configPath);
-        var model = new BertForSequenceClassification(BertConfig.Load(configPath), device);
+        var config = BertConfig.Load(configPath);
+        if (numLabels is { } labels && labels != config.NumLabels)
+        {
+            if (labels < 1) throw new ArgumentOutOfRangeException(nameof(numLabels), labels, "A classifier needs at least one label.");
+            config.NumLabelsRaw = labels;
+            config.Id2Label = null;
+        }
+        var model = new BertForSequenceClassification(config, device);
         try
         {
             Checkpoint.LoadInto(model, folder, ignore: k => k.Contains(".lora_", StringComparison.Ordinal) || k.StartsWith("cls.", StringComparison.Ordinal),
@@ -46,9 +55,11 @@ public sealed class BertForSequenceClassification : nn.Module<BertInput, Tensor>
         return model;
     }
 
+    /// <summary>Writes config.json (architectures: this class, whatever the folder it was loaded from said) and the weights.</summary>
     public void SavePretrained(string folder)
     {
         Directory.CreateDirectory(folder);
+        Config.Architectures = [nameof(BertForSequenceClassification)];
         Config.Save(Path.Combine(folder, "config.json"));
         Checkpoint.Save(this, folder, ignore: k => k.Contains(".lora_", StringComparison.Ordinal));
     }

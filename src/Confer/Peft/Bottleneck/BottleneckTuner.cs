@@ -1,4 +1,5 @@
 using Confer.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Confer.Peft.Bottleneck;
@@ -18,8 +19,9 @@ public sealed class BottleneckTuner(int size, AdapterPlacement placement, Adapte
 
     public int Size { get; } = size >= 1 ? size : throw new ArgumentOutOfRangeException(nameof(size), size, "adapter_size must be ≥ 1.");
 
-    public override void Attach(CausalLanguageModel model, NamedTensors? start, int rank, double alpha, double dropout, Generator generator)
+    public override void Attach(nn.Module module, NamedTensors? start, int rank, double alpha, double dropout, Generator generator)
     {
+        var model = CausalLM(module);
         var slots = Chosen(model, placement, LayerIndices(model));
         var table = model.InputEmbeddings.weight!;
         foreach (var (_, slot) in slots) slot.Attach(table.shape[1], Size, activation, table.dtype, table.device, generator);
@@ -27,13 +29,14 @@ public sealed class BottleneckTuner(int size, AdapterPlacement placement, Adapte
         if (start is not null) PeftAddOns.Assign(Keyed(slots), start, "bottleneck-adapter task", requireAll: false);
     }
 
-    public override void Detach(CausalLanguageModel model)
+    public override void Detach(nn.Module module)
     {
+        var model = CausalLM(module);
         foreach (var (_, slot) in PeftAddOns.Slots<BottleneckAdapter>(model)) slot.Detach();
     }
 
-    public override NamedTensors Capture(CausalLanguageModel model) =>
-        PeftAddOns.Capture(Keyed(PeftAddOns.Slots<BottleneckAdapter>(model).Where(s => s.Module.IsAttached).ToList()));
+    public override NamedTensors Capture(nn.Module module) =>
+        PeftAddOns.Capture(Keyed(PeftAddOns.Slots<BottleneckAdapter>(CausalLM(module)).Where(s => s.Module.IsAttached).ToList()));
 
     public override void Save(string folder, NamedTensors tensors, AdapterFolderInfo info)
     {

@@ -1,4 +1,5 @@
 using Confer.Models;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Confer.Peft.PromptTuning;
@@ -15,8 +16,9 @@ public sealed class PromptTuner(int virtualTokens, PromptInit init) : PeftTuner
 
     public int VirtualTokens { get; } = virtualTokens >= 1 ? virtualTokens : throw new ArgumentOutOfRangeException(nameof(virtualTokens), virtualTokens, "prompt_tokens must be ≥ 1.");
 
-    public override void Attach(CausalLanguageModel model, NamedTensors? start, int rank, double alpha, double dropout, Generator generator)
+    public override void Attach(nn.Module module, NamedTensors? start, int rank, double alpha, double dropout, Generator generator)
     {
+        var model = CausalLM(module);
         var slot = Slot(model);
         var table = model.InputEmbeddings.weight!;
         Tensor initial;
@@ -40,13 +42,15 @@ public sealed class PromptTuner(int virtualTokens, PromptInit init) : PeftTuner
         if (start is not null) PeftAddOns.Assign([(PeftKeys.PromptEmbeddings, slot.Weight)], start, "prompt-tuning task", requireAll: false);
     }
 
-    public override void Detach(CausalLanguageModel model)
+    public override void Detach(nn.Module module)
     {
+        var model = CausalLM(module);
         foreach (var (_, slot) in PeftAddOns.Slots<SoftPrompt>(model)) slot.Detach();
     }
 
-    public override NamedTensors Capture(CausalLanguageModel model)
+    public override NamedTensors Capture(nn.Module module)
     {
+        var model = CausalLM(module);
         var slot = Slot(model);
         return slot.IsAttached ? PeftAddOns.Capture([(PeftKeys.PromptEmbeddings, slot.Weight)]) : new NamedTensors();
     }

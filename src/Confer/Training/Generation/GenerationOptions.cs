@@ -14,18 +14,18 @@ public sealed record GenerationOptions
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     public long Seed { get; init; }
 
+    /// <summary>transformers' repetition_penalty: &gt; 1 lowers the logits of tokens already in the sequence; 1 = off.</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+
+    /// <summary>Token ids that end a sequence (generation_config.json's eos_token_id list); null = the tokenizer's EOS.</summary>
+    public IReadOnlyList<int>? EosTokenIds { get; init; }
+
     /// <summary>
     /// One seed per prompt of the batch: row b samples from its own generator seeded <c>RowSeeds[b]</c>, so a row's
     /// text does not depend on which other rows share its batch (a row seeded s samples exactly as a batch of one with
     /// <see cref="Seed"/> s). Null: the whole batch draws from one generator seeded <see cref="Seed"/>.
     /// </summary>
     public IReadOnlyList<long>? RowSeeds { get; init; }
-
-    /// <summary>transformers' repetition_penalty: &gt; 1 lowers the logits of tokens already in the sequence; 1 = off.</summary>
-    public double RepetitionPenalty { get; init; } = 1.0;
-
-    /// <summary>Token ids that end a sequence (generation_config.json's eos_token_id list); null = the tokenizer's EOS.</summary>
-    public IReadOnlyList<int>? EosTokenIds { get; init; }
 
     /// <summary>Incremental decoding with a KV cache (default); off recomputes the whole prefix every step.</summary>
     public bool UseCache { get; init; } = true;
