@@ -25,12 +25,7 @@ public sealed class LocalTrainer
     public TrainerOptions Options { get; }
 
     /// <summary>Optimiser steps a run over <paramref name="exampleCount"/> examples takes.</summary>
-    public int TotalSteps(int exampleCount)
-    {
-        if (Options.MaxSteps > 0) return Options.MaxSteps;
-        var microBatches = (exampleCount + Options.MicroBatchSize - 1) / Options.MicroBatchSize;
-        return Options.Epochs * ((microBatches + Options.GradientAccumulationSteps - 1) / Options.GradientAccumulationSteps);
-    }
+    public int TotalSteps(int exampleCount) => Options.TotalSteps(exampleCount);
 
     /// <summary>
     /// Trains <paramref name="model"/> in place on <paramref name="examples"/>. Seeds torch with

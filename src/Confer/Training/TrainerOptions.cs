@@ -57,6 +57,18 @@ public sealed record TrainerOptions
     /// <summary>Sort each window of batches by length to reduce padding (changes batch composition, not the data).</summary>
     public bool GroupByLength { get; init; }
 
+    /// <summary>
+    /// Optimiser steps a run over <paramref name="count"/> examples (or blocks) takes: <see cref="MaxSteps"/> when set,
+    /// else every epoch's micro-batches grouped into steps of <see cref="GradientAccumulationSteps"/> (a short last
+    /// group is a step too).
+    /// </summary>
+    public int TotalSteps(int count)
+    {
+        if (MaxSteps > 0) return MaxSteps;
+        var microBatches = (count + MicroBatchSize - 1) / MicroBatchSize;
+        return Epochs * ((microBatches + GradientAccumulationSteps - 1) / GradientAccumulationSteps);
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {

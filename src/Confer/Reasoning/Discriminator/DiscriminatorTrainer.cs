@@ -37,12 +37,7 @@ public sealed class DiscriminatorTrainer
     public long PadId { get; }
 
     /// <summary>Optimiser steps a run over <paramref name="count"/> examples takes.</summary>
-    public int TotalSteps(int count)
-    {
-        if (Options.MaxSteps > 0) return Options.MaxSteps;
-        var microBatches = (count + Options.MicroBatchSize - 1) / Options.MicroBatchSize;
-        return Options.Epochs * ((microBatches + Options.GradientAccumulationSteps - 1) / Options.GradientAccumulationSteps);
-    }
+    public int TotalSteps(int count) => Options.TotalSteps(count);
 
     /// <summary>
     /// The mean BCE of <paramref name="logits"/> against <paramref name="labels"/> with this trainer's positive weight

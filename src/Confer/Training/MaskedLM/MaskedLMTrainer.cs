@@ -30,12 +30,7 @@ public sealed class MaskedLMTrainer
     public MaskingOptions Masking { get; }
 
     /// <summary>Optimiser steps a run over <paramref name="blockCount"/> blocks takes.</summary>
-    public int TotalSteps(int blockCount)
-    {
-        if (Options.MaxSteps > 0) return Options.MaxSteps;
-        var microBatches = (blockCount + Options.MicroBatchSize - 1) / Options.MicroBatchSize;
-        return Options.Epochs * ((microBatches + Options.GradientAccumulationSteps - 1) / Options.GradientAccumulationSteps);
-    }
+    public int TotalSteps(int blockCount) => Options.TotalSteps(blockCount);
 
     /// <summary>
     /// Trains <paramref name="model"/> in place. Torch and the masker are seeded with <see cref="TrainerOptions.Seed"/>,
