@@ -72,12 +72,19 @@ internal abstract class SparseCodec : ChainStage
         try
         {
             using (var residual = feedback.Count > 0 ? context.State!.Read(context.ClientId, Slot, context.Round) : null)
-                foreach (var name in dense) work.Add(name, Working(name, tensors[name], feedback.Contains(name) ? residual : null));
+                foreach (var name in dense) work.Add(name, Working(name, tensors[name], feedback.Contains(name), residual));
             var selections = new TopKSelector.Selection[dense.Count];
             var ties = new long[dense.Count];
             foreach (var group in Groups(dense.Count))
             {
                 var k = TopKSelector.Keep(group.Sum(j => work[dense[j]].numel()), Fraction);
+                if (group is [var only])
+                {
+                    // One tensor: the span is taken once, and all ties at the threshold are its own.
+                    selections[only] = TopKSelector.Select(HostTensor.Span<float>(work[dense[only]], dense[only]), k);
+                    ties[only] = selections[only].Ties;
+                    continue;
+                }
                 var selection = TopKSelector.Select(p => HostTensor.Span<float>(work[dense[group[p]]], dense[group[p]]), group.Length, k);
                 long left = selection.Ties;
                 foreach (var j in group)
@@ -117,12 +124,17 @@ internal abstract class SparseCodec : ChainStage
         }
     }
 
-    /// <summary>p = x + e as a contiguous fp32 copy when feedback applies (it becomes the new residual), else x itself.</summary>
-    private static Tensor Working(string name, Tensor x, NamedTensors? residual)
+    /// <summary>
+    /// p = x + e as a contiguous fp32 copy when feedback applies (it becomes the new residual, whose sent entries are
+    /// then zeroed), else x itself. A copy even without a residual yet (a client's first round): zeroing an alias
+    /// would change the caller's tensors.
+    /// </summary>
+    private static Tensor Working(string name, Tensor x, bool feedback, NamedTensors? residual)
     {
-        if (residual is null) return HostTensor.Float32(x);
-        var p = x.detach().to(ScalarType.Float32, CPU).contiguous().clone();
-        if (residual.TryGet(name, out var e) && e.dtype == ScalarType.Float32 && e.shape.SequenceEqual(p.shape))
+        if (!feedback) return HostTensor.Float32(x);
+        Tensor p;
+        using (var source = HostTensor.Float32(x)) p = source.clone();
+        if (residual is not null && residual.TryGet(name, out var e) && e.dtype == ScalarType.Float32 && e.shape.SequenceEqual(p.shape))
             TensorPrimitives.Add(HostTensor.Span<float>(p, name), HostTensor.Span<float>(e, name), HostTensor.Span<float>(p, name));
         return p;
     }
