@@ -30,25 +30,27 @@ internal static class BenchCodecCommand
         var elements = new Option<long>("--elements") { Description = "elements of the fp32 tensor (ignored with --adapter)", DefaultValueFactory = _ => 100_000_000 };
         var adapter = new Option<bool>("--adapter") { Description = "code a config-M client's update (LoRA r=8 on every linear layer, 112 tensors, 2.5 MB) instead of one tensor" };
         var repeats = new Option<int?>("--repeats") { Description = "timed repeats per codec after one warm-up, best reported (default 3; 50 with --adapter)" };
+        var threads = new Option<int>("--threads") { Description = "torch threads (the codecs' own kernels run on the calling thread; issue 9 measures on 1)", DefaultValueFactory = _ => 1 };
         var codecs = new Option<string[]>("--codec") { Description = "codec chains to measure, e.g. 'topk:0.1 > int8 > zstd' (repeatable; default: every codec and two chains)", AllowMultipleArgumentsPerToken = true };
         var command = new Command("codec", "Encode/decode throughput of each codec chain, one thread, in GB/s of fp32 input (100 M-element tensor, or a config-M update).")
         {
-            elements, adapter, repeats, codecs,
+            elements, adapter, repeats, threads, codecs,
         };
         command.SetAction(parse =>
         {
             var n = parse.GetValue(elements);
             var onAdapter = parse.GetValue(adapter);
             var r = parse.GetValue(repeats) ?? (onAdapter ? 50 : 3);
-            if (n < 1 || r < 1) throw new ArgumentException("--elements and --repeats must be ≥ 1.");
-            set_num_threads(1);
+            var torchThreads = parse.GetValue(threads);
+            if (n < 1 || r < 1 || torchThreads < 1) throw new ArgumentException("--elements, --repeats and --threads must be ≥ 1.");
+            set_num_threads(torchThreads);
             System.Console.WriteLine(BenchMachine.Describe());
             var load = MachineLoadMonitor.Start();
             using var message = onAdapter ? CodecBench.Adapter(BenchModel.Parse("M"), TrainingBench.LoraRank) : CodecBench.Tensor(n);
             var input = onAdapter
                 ? $"the update of a config-M client, LoRA r={TrainingBench.LoraRank} on every linear layer: {message.Count} fp32 tensors, {message.ElementCount:N0} elements ({message.ByteCount / 1e6:F2} MB)"
                 : $"one fp32 tensor of {n:N0} elements ({message.ByteCount / 1e9:F2} GB)";
-            System.Console.WriteLine($"input: {input}, normal σ = 1e-3, coded as a change (error feedback on, residual in memory); 1 thread; best of {r} after a warm-up");
+            System.Console.WriteLine($"input: {input}, normal σ = 1e-3, coded as a change (error feedback on, residual in memory); {torchThreads} thread{(torchThreads == 1 ? "" : "s")}; best of {r} after a warm-up");
             System.Console.WriteLine("  GB/s of fp32 input per second of wall time (best repeat) and per CPU second of the process (mean of the repeats;");
             System.Console.WriteLine("  on a loaded machine the CPU figure is what the codec costs, the wall figure includes waiting for a core)");
             System.Console.WriteLine($"  {"codec",-26} {"encode wall",12} {"encode cpu",11} {"decode wall",12} {"decode cpu",11} {"ratio",8} {"max |error|",12}  goal (cpu)");
@@ -66,7 +68,7 @@ internal static class BenchCodecCommand
             }
             System.Console.WriteLine(load.Describe());
             var what = onAdapter ? "config-M r=8 update" : $"{n / 1e6:F0} M elements";
-            System.Console.WriteLine($"summary: codec encode/decode GB/s of fp32 input (wall, and per CPU second), {what}, 1 thread: {string.Join(", ", lines)}; {BenchMachine.Allocator}");
+            System.Console.WriteLine($"summary: codec encode/decode GB/s of fp32 input (wall, and per CPU second), {what}, {torchThreads} thread{(torchThreads == 1 ? "" : "s")}: {string.Join(", ", lines)}; {BenchMachine.Allocator}");
             return 0;
         });
         return command;
