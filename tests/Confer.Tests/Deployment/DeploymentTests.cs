@@ -30,6 +30,17 @@ public class DeploymentTests
         using (var store = ServerStore.Open(h.StateFolder)) deployed = store.Rounds();
         Assert.Equal([0, 1, 2, 3], deployed.Select(r => r.Round));
         Assert.All(deployed.Skip(1), r => Assert.Equal(["client_0", "client_1", "client_2"], r.Aggregated));
+        // The gate timed each client's part of every round on the server's clock, with the bytes the ledger counted
+        // (what the deadline scheduler learns from); a simulation without client_devices times nothing.
+        foreach (var r in deployed.Skip(1))
+        {
+            Assert.Equal(r.Aggregated, r.Timings.Select(t => t.ClientId));
+            foreach (var t in r.Timings)
+            {
+                Assert.Equal(r.Traffic.Single(c => c.ClientId == t.ClientId).Up.Bytes, t.BytesUp);
+                Assert.True(t.Tokens > 0 && t.BytesDown > 0 && t.ComputeSeconds > 0 && t.Seconds < 240, $"round {r.Round}: {t}");
+            }
+        }
 
         using var sim = new TempDir();
         var result = SimulationEngine.Run(h.SimulationSettings(sim.Path), Path.Combine(sim.Path, "sim"), resume: false, ct: TestContext.Current.CancellationToken);

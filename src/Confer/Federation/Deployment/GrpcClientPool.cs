@@ -97,12 +97,14 @@ internal sealed class GrpcClientPool : IClientPool
             _round = exchange.Round;
         }
         Signal();
+        IReadOnlyList<ClientTiming> timings;
         try
         {
             await WaitForRepliesAsync(open, ct).ConfigureAwait(false);
         }
         finally
         {
+            timings = open.Clock?.Close(exchange.Tasks) ?? [];
             await open.CloseAsync().ConfigureAwait(false);
             Signal();
         }
@@ -111,7 +113,7 @@ internal sealed class GrpcClientPool : IClientPool
             // Replies in ascending client order; a client dropped while its reply was being admitted stays dropped.
             var replies = open.Received.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value).ToList();
             var dropped = open.Dropped.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => new DroppedClient(d.Key, d.Value)).ToList();
-            return new ExchangeResult(replies, dropped);
+            return new ExchangeResult(replies, dropped) { Timings = timings };
         }
     }
 
@@ -132,7 +134,11 @@ internal sealed class GrpcClientPool : IClientPool
                         if (now - lastFrame <= _presence.Timeout) continue;
                         reason = $"its upload stalled (no data for {_presence.Timeout.TotalSeconds:0.#} s)";
                     }
-                    else if (deadlinePassed) reason = $"missed the round deadline ({_server.RoundDeadlineSeconds} s)";
+                    else if (deadlinePassed)
+                    {
+                        reason = $"missed the round deadline ({_server.RoundDeadlineSeconds} s)";
+                        open.Clock?.MissedDeadline(id);
+                    }
                     else if (!_presence.IsAlive(id)) reason = $"went silent (no call for {_presence.Timeout.TotalSeconds:0.#} s)";
                     else continue;
                     open.Dropped[id] = reason;
@@ -224,7 +230,9 @@ internal sealed class GrpcClientPool : IClientPool
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, open.Closing);
+            open.Clock?.DownloadStarted(clientId);
             await send(open, open.Task(clientId), linked.Token).ConfigureAwait(false);
+            open.Clock?.Delivered(clientId);
         }
         finally
         {
@@ -256,10 +264,14 @@ internal sealed class GrpcClientPool : IClientPool
             current.Receiving[clientId] = DateTime.UtcNow;
             open = current;
         }
+        open.Clock?.UploadStarted(clientId);
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, open.Closing);
             var update = await ReadReplyAsync(clientId, header, stream, open, linked.Token).ConfigureAwait(false);
+            // Timed as received, before admitting decodes it (and may free the wire tensors): bytes as they travelled.
+            // A reply the admission then refuses keeps its timing, as in a simulation: the client did the work.
+            open.Clock?.Received(open.Task(clientId), update);
             var admitted = open.Exchange.Admit(update);
             lock (_gate)
             {

@@ -25,6 +25,9 @@ internal sealed class OpenExchange(Exchange exchange, string taskId, DateTime de
 
     public DateTime DeadlineUtc { get; } = deadlineUtc;
 
+    /// <summary>Times each client's part of a training exchange (null for evaluation and set-up: monitoring, not training).</summary>
+    public ExchangeClock? Clock { get; } = exchange.Kind == TaskKind.Train ? new ExchangeClock() : null;
+
     public bool Closed { get; private set; }
 
     /// <summary>Cancelled when the exchange closes: downloads and uploads still running stop.</summary>
