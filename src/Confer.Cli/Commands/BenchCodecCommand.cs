@@ -29,7 +29,7 @@ internal static class BenchCodecCommand
     {
         var elements = new Option<long>("--elements") { Description = "elements of the fp32 tensor (ignored with --adapter)", DefaultValueFactory = _ => 100_000_000 };
         var adapter = new Option<bool>("--adapter") { Description = "code a config-M client's update (LoRA r=8 on every linear layer, 112 tensors, 2.5 MB) instead of one tensor" };
-        var repeats = new Option<int?>("--repeats") { Description = "timed repeats per codec after one warm-up, best reported (default 3; 50 with --adapter)" };
+        var repeats = new Option<int?>("--repeats") { Description = "timed repeats per codec after a warm-up (at least one round and 2 s), best reported (default 3; 50 with --adapter)" };
         var threads = new Option<int>("--threads") { Description = "torch threads (the codecs' own kernels run on the calling thread; issue 9 measures on 1)", DefaultValueFactory = _ => 1 };
         var codecs = new Option<string[]>("--codec") { Description = "codec chains to measure, e.g. 'topk:0.1 > int8 > zstd' (repeatable; default: every codec and two chains)", AllowMultipleArgumentsPerToken = true };
         var command = new Command("codec", "Encode/decode throughput of each codec chain, one thread, in GB/s of fp32 input (100 M-element tensor, or a config-M update).")
