@@ -140,9 +140,13 @@ public sealed class ClientModel : IDisposable
         return adapter;
     }
 
-    /// <summary>What an adapter folder saved from this (causal) model records (its shape, the base model, LoRA's settings).</summary>
-    public AdapterFolderInfo FolderInfo(string? baseModel, double loraScale, double loraDropout, int loraRank) =>
-        AdapterFolderInfo.Of(CausalLM, baseModel, loraScale, loraDropout, loraRank);
+    /// <summary>
+    /// What an adapter folder saved from this model records: the base model and LoRA's settings, and for a causal LM
+    /// its shape (prompt learning's num_layers and num_attention_heads; an encoder has no prompt slots to describe).
+    /// </summary>
+    public AdapterFolderInfo FolderInfo(string? baseModel, double loraScale, double loraDropout, int loraRank) => Model is CausalLanguageModel lm
+        ? AdapterFolderInfo.Of(lm, baseModel, loraScale, loraDropout, loraRank)
+        : new AdapterFolderInfo(baseModel, loraScale, loraDropout, loraRank);
 
     /// <summary>Writes the model as a Hugging Face folder (config.json and weights, adapters excluded).</summary>
     /// <exception cref="InvalidOperationException">The model cannot save itself.</exception>
