@@ -14,10 +14,10 @@ public sealed class ActivationCheckpointingTests
 {
     private const double Tolerance = 1e-6;
 
-    private static LlamaForCausalLM Model()
+    private static LlamaForCausalLM Model(double dropout = 0)
     {
         var model = TinyModels.Llama(seed: 13);
-        LoraModel.Attach(model, new LoraConfig { Rank = 4, Alpha = 8, Dropout = 0 }, new Generator(14));
+        LoraModel.Attach(model, new LoraConfig { Rank = 4, Alpha = 8, Dropout = dropout }, new Generator(14));
         using (no_grad())
             foreach (var (_, layer) in LoraModel.Layers(model)) layer.LoraB.normal_(0, 0.1, generator: new Generator(15));
         model.train();
@@ -28,6 +28,7 @@ public sealed class ActivationCheckpointingTests
     {
         model.GradientCheckpointing = checkpoint;
         model.zero_grad();
+        manual_seed(99); // the same dropout masks in both runs
         var examples = TrainingData.Examples(17, 6, minLength: 4, maxLength: 20);
         var stats = LocalTrainer.AccumulateGradients(model, [examples[..3], examples[3..]], 0, CPU, packing);
         model.GradientCheckpointing = false;
@@ -35,12 +36,13 @@ public sealed class ActivationCheckpointingTests
     }
 
     [Theory]
-    [InlineData(false, false)] // LoRA only: the first layer's input needs no gradient
-    [InlineData(false, true)]  // packed rows: the recomputation must reuse the block-diagonal mask and positions
-    [InlineData(true, false)]  // trainable embeddings: the input gradient flows through every checkpointed layer
-    public void Loss_and_gradients_equal_the_plain_backward(bool trainEmbeddings, bool packing)
+    [InlineData(false, false, 0.0)] // LoRA only: the first layer's input needs no gradient
+    [InlineData(false, true, 0.0)]  // packed rows: the recomputation must reuse the block-diagonal mask and positions
+    [InlineData(true, false, 0.0)]  // trainable embeddings: the input gradient flows through every checkpointed layer
+    [InlineData(false, false, 0.3)] // LoRA dropout: the recomputation must draw the forward's masks again
+    public void Loss_and_gradients_equal_the_plain_backward(bool trainEmbeddings, bool packing, double dropout)
     {
-        using var model = Model();
+        using var model = Model(dropout);
         if (trainEmbeddings) model.InputEmbeddings.weight!.requires_grad = true;
         var (plainLoss, plain) = Step(model, checkpoint: false, packing);
         var (loss, checkpointed) = Step(model, checkpoint: true, packing);

@@ -52,7 +52,7 @@ public sealed class SimulationSettings
     public bool GroupByLength { get; set; }
     [ConfigKey("packing", "pack each local micro-batch's examples into as few rows as hold them (rows no longer than its longest example), with a block-diagonal causal mask and positions restarting at 0 per example: same examples, losses and gradients as unpacked, less padding (not with peft_method prompt)")]
     public bool Packing { get; set; }
-    [ConfigKey("activation_checkpointing", "recompute each decoder layer's forward during backward instead of keeping its activations: less memory for about one more forward pass, same gradients (needs lora_dropout 0)")]
+    [ConfigKey("activation_checkpointing", "recompute each decoder layer's forward during backward instead of keeping its activations: less memory for about one more forward pass, same gradients (LoRA dropout redraws the same masks)")]
     public bool ActivationCheckpointing { get; set; }
     [ConfigKey("schedule", "learning-rate schedule within a round: constant, linear or cosine")] public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
     [ConfigKey("warmup_ratio", "warm-up share of a round's steps")] public double WarmupRatio { get; set; }
@@ -189,8 +189,6 @@ public sealed class SimulationSettings
             throw new ConfigException($"client_ranks: ranks are LoRA's; peft_method {PeftMethod.ToString().ToLowerInvariant()} trains no LoRA. Remove client_ranks or use peft_method: lora.");
         if (Packing && PeftMethod == PeftMethod.Prompt)
             throw new ConfigException("packing: a soft prompt's virtual tokens would belong to the first example of each packed row only; set packing: false for peft_method prompt.");
-        if (ActivationCheckpointing && LoraDropout > 0)
-            throw new ConfigException($"activation_checkpointing recomputes each layer in backward, and dropout would draw different masks the second time; set lora_dropout: 0 (got {LoraDropout}) or activation_checkpointing: false.");
         Require(DeviceTokensPerSecond is null or > 0, "device_tokens_per_second", "> 0 when set");
         Require(RoundDeadlineSeconds is null or > 0, "round_deadline_s", "> 0 when set");
         foreach (var device in ClientDevices) Network.DeviceProfile.Parse(device);

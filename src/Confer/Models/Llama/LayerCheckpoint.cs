@@ -12,7 +12,8 @@ namespace Confer.Models.Llama;
 /// gradients exactly as without checkpointing (nothing is written to <c>.grad</c> behind its back), and the input
 /// gradient is computed only when the input needs one (not below the lowest trainable layer).
 /// The recomputation must see what the first pass saw: the same <see cref="AttentionContext"/> (mask, positions) is
-/// kept for it, and random ops such as dropout would draw different masks, so checkpointing assumes none (LoRA dropout 0).
+/// kept for it, and the CPU random generator's state is saved before the forward and restored around the recomputation
+/// (as <c>preserve_rng_state</c> does), so LoRA dropout draws the same masks both times.
 /// </summary>
 internal sealed class LayerCheckpoint : SingleTensorFunction<LayerCheckpoint>
 {
@@ -29,7 +30,7 @@ internal sealed class LayerCheckpoint : SingleTensorFunction<LayerCheckpoint>
     {
         var hidden = (Tensor)vars[0];
         var layer = (LlamaDecoderLayer)vars[1];
-        ctx.save_for_backward([hidden]);
+        ctx.save_for_backward([hidden, RandomState()]);
         ctx.save_data("layer", layer);
         ctx.save_data("attention", vars[2]);
         ctx.save_data("input_grad", hidden.requires_grad);
@@ -47,18 +48,34 @@ internal sealed class LayerCheckpoint : SingleTensorFunction<LayerCheckpoint>
         var attention = (AttentionContext)ctx.get_data("attention");
         var inputGrad = (bool)ctx.get_data("input_grad");
         var parameters = (List<Parameter>)ctx.get_data("parameters");
-        var input = ctx.get_saved_variables()[0].detach().requires_grad_(inputGrad);
+        var saved = ctx.get_saved_variables();
+        var input = saved[0].detach().requires_grad_(inputGrad);
         IList<Tensor> grads;
-        using (enable_grad())
+        var now = RandomState();
+        using (var generator = Generator.Default) generator.set_state(saved[1]);
+        try
         {
+            using var _ = enable_grad();
             var output = Forward(layer, input, attention);
             List<Tensor> wrt = inputGrad ? [input, .. parameters] : [.. parameters];
             grads = grad([output], wrt, [grad_output], allow_unused: true);
+        }
+        finally
+        {
+            // Later random draws continue from where the training pass left them, as if nothing had been recomputed.
+            using var generator = Generator.Default;
+            generator.set_state(now);
         }
         var result = new List<Tensor> { inputGrad ? Defined(grads[0]) : null!, null!, null! };
         result.AddRange(grads.Skip(inputGrad ? 1 : 0).Select(Defined));
         foreach (var g in result) g?.MoveToOuterDisposeScope();
         return result;
+    }
+
+    private static Tensor RandomState()
+    {
+        using var generator = Generator.Default;
+        return generator.get_state();
     }
 
     private static Tensor Forward(LlamaDecoderLayer layer, Tensor hidden, AttentionContext attention)
