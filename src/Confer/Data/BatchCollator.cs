@@ -47,7 +47,9 @@ public static class BatchCollator
     /// example first (ties in the given order), and right-padded to the longest row. <see cref="Batch.PositionIds"/>
     /// restart at 0 for each example (and are 0 on padding), which is what makes the model attend only within an
     /// example and apply RoPE as if it were alone. Each example's first label is ignored: it would be the target of
-    /// the previous example's last token, and a label never crosses an example boundary.
+    /// the previous example's last token, and a label never crosses an example boundary. When no two examples share a
+    /// row (all of the same length, say), the result is <see cref="Collate"/>'s batch without position ids, so the model
+    /// keeps its fused causal kernel instead of building a mask that would change nothing.
     /// </summary>
     /// <param name="examples">At least one example.</param>
     /// <param name="padTokenId">Id written into padded input positions; as in <see cref="Collate"/>.</param>
@@ -56,6 +58,7 @@ public static class BatchCollator
         ArgumentNullException.ThrowIfNull(examples);
         if (examples.Count == 0) throw new ArgumentException("Cannot collate an empty batch.", nameof(examples));
         var rows = Pack(examples);
+        if (rows.Count == examples.Count) return Collate(examples, padTokenId);
         var batch = rows.Count;
         var seq = rows.Max(r => r.Sum(e => e.Length));
         var ids = new long[batch * seq];

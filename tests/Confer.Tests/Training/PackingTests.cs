@@ -74,6 +74,11 @@ public sealed class PackingTests
         Assert.Equal(TokenizedExample.IgnoreLabel, row2[12]);
         Assert.Equal(rows[2][1].Labels[1..], row2[13..16].Select(l => (int)l));
         Assert.Equal(0, batch.AttentionMask[4].narrow(0, 3, 14).sum().item<long>());
+
+        // Nothing to pack (equal lengths): the plain batch, so the model keeps its fused causal kernel.
+        using var same = BatchCollator.CollatePacked([examples[1], examples[1]]);
+        Assert.Null(same.PositionIds);
+        Assert.Equal([2L, 4L], same.InputIds.shape);
     }
 
     [Fact]
