@@ -24,10 +24,12 @@ internal static class BenchTrainCommand
         var template = new Option<string>("--template") { Description = "prompt template for --data, as confer simulate's template key", DefaultValueFactory = _ => "alpaca" };
         var cutoff = new Option<int>("--cutoff") { Description = "max tokens per example for --data (Shepherd's cutoff_len)", DefaultValueFactory = _ => 512 };
         var grouped = new Option<bool>("--group-by-length") { Description = "length-grouped batches (as Hugging Face's group_by_length) to cut padding" };
+        var packing = new Option<bool>("--packing") { Description = "pack each micro-batch's examples into as few rows as hold them (block-diagonal causal mask, positions restart per example; same losses as unpacked)" };
+        var checkpoint = new Option<bool>("--checkpoint-activations") { Description = "activation checkpointing: recompute each decoder layer in backward instead of keeping its activations (less memory, more compute)" };
         var fullLogits = new Option<bool>("--full-logits") { Description = "train through the plain path (logits at every position) to compare with the label-only output layer" };
         var command = new Command("train", "LoRA r=8 (all linear layers) training throughput on synthetic batches or real instruction data.")
         {
-            config, steps, peakOption, data, tokenizer, template, cutoff, grouped, fullLogits,
+            config, steps, peakOption, data, tokenizer, template, cutoff, grouped, packing, checkpoint, fullLogits,
         };
         command.SetAction(parse =>
         {
@@ -62,9 +64,11 @@ internal static class BenchTrainCommand
             }
             var path = parse.GetValue(fullLogits) ? "full logits" : "label-only output layer";
             if (parse.GetValue(grouped)) path += ", length-grouped batches";
+            if (parse.GetValue(packing)) path += ", packed rows";
+            if (parse.GetValue(checkpoint)) path += ", activation checkpointing";
             System.Console.WriteLine($"loss path: {path}");
 
-            var result = TrainingBench.Run(bench, examples, parse.GetValue(fullLogits), padId, parse.GetValue(grouped));
+            var result = TrainingBench.Run(bench, examples, parse.GetValue(fullLogits), padId, parse.GetValue(grouped), parse.GetValue(packing), parse.GetValue(checkpoint));
             var peakRss = ProcessMemory.PeakRss;
             System.Console.WriteLine($"  step 1 (warm-up, not timed) {result.WarmupSeconds,7:F2} s  loss {result.Losses[0]:F4}");
             for (var i = 0; i < result.StepSeconds.Count; i++)

@@ -24,6 +24,20 @@ public abstract class CausalLanguageModel(string name) : nn.Module<CausalLMInput
     /// <summary>The output layer (lm_head, or the tied embedding matrix) on hidden states of any leading shape.</summary>
     public abstract Tensor OutputLogits(Tensor hidden);
 
+    /// <summary>
+    /// Activation checkpointing per decoder layer, as Hugging Face's <c>gradient_checkpointing_enable()</c>: a training
+    /// forward keeps only each layer's input and backward recomputes the layer, trading about one more forward pass for
+    /// the activation memory. Gradients are unchanged. An architecture that cannot checkpoint refuses to turn it on.
+    /// </summary>
+    public virtual bool GradientCheckpointing
+    {
+        get => false;
+        set
+        {
+            if (value) throw new NotSupportedException($"{GetType().Name} does not support activation checkpointing.");
+        }
+    }
+
     /// <summary>Query heads per attention layer (recorded in PEFT prompt-learning configs).</summary>
     public abstract int AttentionHeads { get; }
 

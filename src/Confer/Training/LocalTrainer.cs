@@ -45,6 +45,7 @@ public sealed class LocalTrainer
         if (examples.Count == 0) throw new ArgumentException("No training examples: the data set is empty (check the data path and the encoder's dropped count).", nameof(examples));
 
         torch.manual_seed(Options.Seed);
+        (CausalLanguageModel Model, bool Was)? checkpointed = Options.ActivationCheckpointing ? CheckpointLayers(model) : null;
         var frozen = Freeze(model);
         var wasTraining = model.training;
         try
@@ -62,6 +63,7 @@ public sealed class LocalTrainer
         {
             foreach (var p in frozen) p.requires_grad = true;
             model.train(wasTraining);
+            if (checkpointed is { } lm) lm.Model.GradientCheckpointing = lm.Was;
         }
     }
 
@@ -72,7 +74,7 @@ public sealed class LocalTrainer
         var batcher = new Batcher(examples, Options.MicroBatchSize, Options.Seed, shuffle: true, groupByLength: Options.GroupByLength);
         var totalSteps = TotalSteps(examples.Count);
         return new OptimizerStepLoop(Options, parameters, optimizer, proximal).Run(PlanSteps(batcher, totalSteps), totalSteps,
-            microBatches => AccumulateGradients(model, microBatches, Options.PadTokenId, device), progress, cancellationToken);
+            microBatches => AccumulateGradients(model, microBatches, Options.PadTokenId, device, Options.Packing), progress, cancellationToken);
     }
 
     /// <summary>
@@ -80,9 +82,11 @@ public sealed class LocalTrainer
     /// parameters. Each micro-batch's summed loss is divided by the target-token count of the <em>whole</em> step, so
     /// the gradient equals that of one batch holding all micro-batches, however padding and masking split the tokens.
     /// A <see cref="CausalLanguageModel"/> runs its output layer only at labelled positions (<see cref="LabelOnlyLoss"/>).
+    /// With <paramref name="packing"/>, each micro-batch's examples share rows (<see cref="BatchCollator.CollatePacked"/>);
+    /// the summed loss and the gradients are those of the unpacked micro-batch.
     /// </summary>
     internal static StepStats AccumulateGradients(nn.Module<CausalLMInput, CausalLMOutput> model,
-        IReadOnlyList<IReadOnlyList<TokenizedExample>> microBatches, long padTokenId, Device device)
+        IReadOnlyList<IReadOnlyList<TokenizedExample>> microBatches, long padTokenId, Device device, bool packing = false)
     {
         long targets = microBatches.Sum(mb => mb.Sum(e => (long)e.TargetCount));
         long tokens = microBatches.Sum(mb => mb.Sum(e => (long)e.Length));
@@ -93,10 +97,11 @@ public sealed class LocalTrainer
         {
             // A scope per micro-batch frees its activations before the next one runs.
             using var scope = torch.NewDisposeScope();
-            var batch = BatchCollator.Collate(microBatch, padTokenId);
+            var batch = packing ? BatchCollator.CollatePacked(microBatch, padTokenId) : BatchCollator.Collate(microBatch, padTokenId);
             if (device.type != DeviceType.CPU) batch = batch.To(device);
-            // Right padding: causal attention never lets a real token see a pad, so no mask (fused kernel).
-            var input = new CausalLMInput(batch.InputIds);
+            // Right padding: causal attention never lets a real token see a pad, so no mask (fused kernel). Packed rows
+            // carry position ids instead, from which the model builds its block-diagonal mask.
+            var input = new CausalLMInput(batch.InputIds, PositionIds: batch.PositionIds);
             if (model is CausalLanguageModel lm)
             {
                 lossSum += LabelOnlyLoss.SumAndBackward(lm, lm.HiddenStates(input), batch.Labels, targets);
@@ -129,6 +134,16 @@ public sealed class LocalTrainer
             yield return (epoch, group);
             planned++;
         }
+    }
+
+    /// <summary>Turns on activation checkpointing for the run; returns the model and its previous setting.</summary>
+    private static (CausalLanguageModel Model, bool Was) CheckpointLayers(nn.Module model)
+    {
+        if (model is not CausalLanguageModel lm)
+            throw new NotSupportedException($"Activation checkpointing needs a decoder Confer can checkpoint per layer; {model.GetType().Name} is not a CausalLanguageModel.");
+        var was = lm.GradientCheckpointing;
+        lm.GradientCheckpointing = true;
+        return (lm, was);
     }
 
     private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters) => Options.CreateAdamW(parameters);

@@ -1,3 +1,5 @@
+using Confer.Data;
+
 namespace Confer.Training;
 
 /// <summary>
@@ -56,6 +58,15 @@ public sealed record TrainerOptions
 
     /// <summary>Sort each window of batches by length to reduce padding (changes batch composition, not the data).</summary>
     public bool GroupByLength { get; init; }
+
+    /// <summary>Pack each micro-batch's examples into as few rows as hold them (<see cref="BatchCollator.CollatePacked"/>),
+    /// with a block-diagonal causal mask and per-example positions: the same examples, losses and gradients as
+    /// unpacked, with less padding. Needs a <see cref="Models.CausalLanguageModel"/> that accepts position ids.</summary>
+    public bool Packing { get; init; }
+
+    /// <summary>Recompute each decoder layer's forward during backward instead of keeping its activations
+    /// (<see cref="Models.CausalLanguageModel.GradientCheckpointing"/>): less memory, about one more forward pass of compute.</summary>
+    public bool ActivationCheckpointing { get; init; }
 
     /// <summary>
     /// Optimiser steps a run over <paramref name="count"/> examples (or blocks) takes: <see cref="MaxSteps"/> when set,

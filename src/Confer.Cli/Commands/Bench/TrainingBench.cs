@@ -10,15 +10,18 @@ using static TorchSharp.torch;
 namespace Confer.Cli.Commands.Bench;
 
 /// <summary>What one optimiser step trained on: the padded batch and the tokens in it that count.</summary>
-/// <param name="PaddedTokens">batch × longest example: the positions the decoder runs over.</param>
+/// <param name="PaddedTokens">rows × longest row (a row is an example, or several when packed): the positions the decoder runs over.</param>
 /// <param name="RealTokens">Non-pad tokens.</param>
 /// <param name="Targets">Tokens that carry a (shifted) label: the positions the loss and the output layer need.</param>
 /// <param name="SquaredLengths">Σ length² over the step's examples (attention work grows with it).</param>
 internal sealed record TrainingBenchStep(long PaddedTokens, long RealTokens, long Targets, double SquaredLengths)
 {
-    public static TrainingBenchStep Of(IReadOnlyList<TokenizedExample> batch) => new(
-        (long)batch.Count * batch.Max(e => e.Length), batch.Sum(e => (long)e.Length), batch.Sum(e => (long)e.TargetCount),
-        batch.Sum(e => (double)e.Length * e.Length));
+    public static TrainingBenchStep Of(IReadOnlyList<TokenizedExample> batch, bool packed)
+    {
+        var rows = packed ? BatchCollator.Pack(batch) : batch.Select(e => new List<TokenizedExample> { e }).ToList();
+        return new((long)rows.Count * rows.Max(r => r.Sum(e => e.Length)), batch.Sum(e => (long)e.Length), batch.Sum(e => (long)e.TargetCount),
+            batch.Sum(e => (double)e.Length * e.Length));
+    }
 }
 
 /// <summary>Timings of a LoRA training benchmark; the first (warm-up) step is kept apart.</summary>
@@ -50,17 +53,28 @@ internal static class TrainingBench
     /// the label-only chunked output layer, to compare the two in the same conditions.</param>
     /// <param name="padTokenId">Id of padded positions.</param>
     /// <param name="groupByLength">Length-grouped batches (<see cref="TrainerOptions.GroupByLength"/>).</param>
+    /// <param name="packing">Pack each micro-batch into as few rows as hold it (<see cref="TrainerOptions.Packing"/>).</param>
+    /// <param name="checkpointActivations">Recompute each decoder layer in backward (<see cref="TrainerOptions.ActivationCheckpointing"/>).</param>
     /// <param name="seed">Model initialisation and batch order.</param>
-    public static TrainingBenchResult Run(BenchModel bench, IReadOnlyList<TokenizedExample> examples, bool fullLogits, long padTokenId, bool groupByLength = false, int seed = 42)
+    public static TrainingBenchResult Run(BenchModel bench, IReadOnlyList<TokenizedExample> examples, bool fullLogits, long padTokenId,
+        bool groupByLength = false, bool packing = false, bool checkpointActivations = false, int seed = 42)
     {
         manual_seed(seed);
         using var model = new LlamaForCausalLM(bench.Config);
         LoraModel.Attach(model, new LoraConfig { Rank = LoraRank, Alpha = 16, Dropout = 0, TargetModules = [.. LoraConfig.LlamaAllLinear] });
         using var plain = fullLogits ? new FullLogitsModel(model) : null;
         var steps = examples.Count / bench.Batch;
-        var options = new TrainerOptions { MaxSteps = steps, MicroBatchSize = bench.Batch, LearningRate = 1e-3, Seed = seed, PadTokenId = padTokenId, GroupByLength = groupByLength };
+        var options = new TrainerOptions
+        {
+            MaxSteps = steps, MicroBatchSize = bench.Batch, LearningRate = 1e-3, Seed = seed, PadTokenId = padTokenId,
+            GroupByLength = groupByLength, Packing = packing,
+        };
+        // Set on the model rather than through TrainerOptions.ActivationCheckpointing (which does the same), so that it
+        // also applies behind the --full-logits wrapper.
+        model.GradientCheckpointing = checkpointActivations;
         // The same batches the trainer will draw (same seed, epoch 0), to know what each timed step held.
-        var batches = new Batcher(examples, bench.Batch, seed, shuffle: true, groupByLength: options.GroupByLength).Batches(0).Select(TrainingBenchStep.Of).ToList();
+        var batches = new Batcher(examples, bench.Batch, seed, shuffle: true, groupByLength: options.GroupByLength).Batches(0)
+            .Select(b => TrainingBenchStep.Of(b, packing)).ToList();
         var ends = new List<double>(steps);
         var losses = new List<double>(steps);
         var clock = Stopwatch.StartNew();

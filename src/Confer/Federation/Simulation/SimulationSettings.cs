@@ -48,6 +48,12 @@ public sealed class SimulationSettings
     [ConfigKey("lr", "client learning rate")] public double LearningRate { get; set; } = 2e-3;
     [ConfigKey("micro_batch_size", "examples per forward pass")] public int MicroBatchSize { get; set; } = 4;
     [ConfigKey("gradient_accumulation", "micro-batches per optimiser step")] public int GradientAccumulation { get; set; } = 1;
+    [ConfigKey("group_by_length", "length-grouped local batches, as Hugging Face's group_by_length: each window of 50 micro-batches of a client's seeded shuffle is sorted longest first, so a batch holds similar lengths and less padding (same examples per epoch, different batches; off reproduces FedIT/Shepherd's order exactly)")]
+    public bool GroupByLength { get; set; }
+    [ConfigKey("packing", "pack each local micro-batch's examples into as few rows as hold them (rows no longer than its longest example), with a block-diagonal causal mask and positions restarting at 0 per example: same examples, losses and gradients as unpacked, less padding (not with peft_method prompt)")]
+    public bool Packing { get; set; }
+    [ConfigKey("activation_checkpointing", "recompute each decoder layer's forward during backward instead of keeping its activations: less memory for about one more forward pass, same gradients (LoRA dropout redraws the same masks)")]
+    public bool ActivationCheckpointing { get; set; }
     [ConfigKey("schedule", "learning-rate schedule within a round: constant, linear or cosine")] public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
     [ConfigKey("warmup_ratio", "warm-up share of a round's steps")] public double WarmupRatio { get; set; }
     [ConfigKey("weight_decay", "AdamW weight decay")] public double WeightDecay { get; set; }
@@ -145,7 +151,8 @@ public sealed class SimulationSettings
         MicroBatchSize = MicroBatchSize, GradientAccumulationSteps = GradientAccumulation,
         Schedule = Schedule, WarmupRatio = WarmupRatio,
         WeightDecay = WeightDecay, MaxGradNorm = MaxGradNorm > 0 ? MaxGradNorm : null,
-        PadTokenId = padTokenId, LogEvery = 1,
+        PadTokenId = padTokenId, LogEvery = 1, GroupByLength = GroupByLength, Packing = Packing,
+        ActivationCheckpointing = ActivationCheckpointing,
     };
 
     /// <summary>The codec chains of every client and direction (the server and each client build the same plan).</summary>
@@ -180,6 +187,8 @@ public sealed class SimulationSettings
         Require(PromptTokens >= 1 && AdapterSize >= 1 && AdapterLayers >= 0, "prompt_tokens/adapter_size/adapter_layers", "≥ 1 / ≥ 1 / ≥ 0");
         if (PeftMethod != PeftMethod.Lora && ClientRanks.Length > 0)
             throw new ConfigException($"client_ranks: ranks are LoRA's; peft_method {PeftMethod.ToString().ToLowerInvariant()} trains no LoRA. Remove client_ranks or use peft_method: lora.");
+        if (Packing && PeftMethod == PeftMethod.Prompt)
+            throw new ConfigException("packing: a soft prompt's virtual tokens would belong to the first example of each packed row only; set packing: false for peft_method prompt.");
         Require(DeviceTokensPerSecond is null or > 0, "device_tokens_per_second", "> 0 when set");
         Require(RoundDeadlineSeconds is null or > 0, "round_deadline_s", "> 0 when set");
         foreach (var device in ClientDevices) Network.DeviceProfile.Parse(device);

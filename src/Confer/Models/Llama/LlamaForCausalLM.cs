@@ -102,6 +102,12 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
 
     public override int LayerCount => model.LayerCount;
 
+    public override bool GradientCheckpointing
+    {
+        get => model.CheckpointLayers;
+        set => model.CheckpointLayers = value;
+    }
+
     public override int AttentionHeads => Config.NumAttentionHeads;
 
     public override Embedding InputEmbeddings => model.Embeddings;

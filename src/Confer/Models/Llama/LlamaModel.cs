@@ -34,6 +34,9 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
 
     public int LayerCount => layers.Count;
 
+    /// <summary>Recompute each decoder layer in backward instead of keeping its activations (<see cref="LayerCheckpoint"/>).</summary>
+    public bool CheckpointLayers { get; set; }
+
     /// <summary>
     /// Hidden states [batch, seq, d] for the input's tokens. With a soft prompt attached, the pass that starts a
     /// sequence (no cache yet) runs L virtual tokens before the real ones, as PEFT prompt tuning does: they take
@@ -54,16 +57,45 @@ internal sealed class LlamaModel : nn.Module<CausalLMInput, Tensor>
             if (attentionMask is not null)
                 attentionMask = cat([ones(attentionMask.shape[0], virtualTokens, dtype: attentionMask.dtype, device: attentionMask.device), attentionMask], 1);
         }
-        var (mask, positions) = BuildMask(attentionMask, h.shape[0], h.shape[1], past, _window, ids.device);
+        var (mask, positions) = input.PositionIds is { } packed
+            ? PackedMask(packed, input, virtualTokens, _window)
+            : BuildMask(attentionMask, h.shape[0], h.shape[1], past, _window, ids.device);
         var ctx = new AttentionContext(_rope, past, input.Cache, mask, positions);
+        // Checkpoint only a pass that builds a graph: evaluation and decoding keep nothing for backward anyway.
+        var checkpoint = CheckpointLayers && is_grad_enabled();
         foreach (var layer in layers)
         {
             layer.Attention.Context = ctx;
-            h = layer.forward(h);
+            h = checkpoint ? LayerCheckpoint.Run(layer, h, ctx) : layer.forward(h);
             layer.Attention.Context = null;
         }
         var added = h.shape[1] - ids.shape[1];
         return norm.forward(added > 0 ? h.narrow(1, added, ids.shape[1]) : h);
+    }
+
+    /// <summary>
+    /// The mask and positions of packed rows: a 0 in <paramref name="positionIds"/> starts a new example, so the mask
+    /// is block-diagonal and causal (query i sees key j ≤ i of its own example, within the sliding window if any), and
+    /// RoPE gets each example's own positions. A pad that is given position 0 is an example of one token that sees only
+    /// itself, so its row stays finite. Built only for packed input: the unpacked path keeps the fused causal kernel.
+    /// </summary>
+    private static (Tensor Mask, Tensor Positions) PackedMask(Tensor positionIds, CausalLMInput input, long virtualTokens, int? window)
+    {
+        if (input.Cache is not null || input.AttentionMask is not null)
+            throw new ArgumentException("position_ids (packed rows) are for a full forward pass: give neither a KV cache nor an attention mask with them.");
+        if (virtualTokens > 0)
+            throw new ArgumentException("position_ids (packed rows) cannot be combined with a soft prompt: its virtual tokens would belong to the first example only. Train prompt tuning unpacked.");
+        if (!positionIds.shape.SequenceEqual(input.InputIds.shape))
+            throw new ArgumentException($"position_ids has shape [{string.Join(", ", positionIds.shape)}] but input_ids has [{string.Join(", ", input.InputIds.shape)}].");
+        var seq = positionIds.shape[1];
+        var device = positionIds.device;
+        var example = positionIds.eq(0).to_type(ScalarType.Int64).cumsum(1);
+        var sameExample = example.unsqueeze(2).eq(example.unsqueeze(1));
+        var queryPos = arange(seq, device: device).unsqueeze(1);
+        var keyPos = arange(seq, device: device).unsqueeze(0);
+        var allowed = keyPos.le(queryPos);
+        if (window is { } w && seq > w) allowed = allowed.logical_and(keyPos.gt(queryPos - w));
+        return (sameExample.logical_and(allowed.unsqueeze(0)).unsqueeze(1), positionIds);
     }
 
     /// <summary>

@@ -98,4 +98,23 @@ public sealed class SimulationSettingsTests
         Assert.Contains("'schedule'", error.Message);
         Assert.Contains("constant, linear, cosine", error.Message);
     }
+
+    [Fact]
+    public void Packing_and_activation_checkpointing_are_off_by_default_and_reach_the_trainer()
+    {
+        var defaults = Bind("").ToTrainerOptions(0);
+        Assert.False(defaults.Packing);
+        Assert.False(defaults.ActivationCheckpointing);
+        var on = Bind("packing: true\nactivation_checkpointing: true\n").ToTrainerOptions(0);
+        Assert.True(on.Packing);
+        Assert.True(on.ActivationCheckpointing);
+    }
+
+    [Fact]
+    public void Packing_refuses_prompt_tuning()
+    {
+        var settings = Bind("packing: true\npeft_method: prompt\n");
+        var error = Assert.Throws<ConfigException>(settings.Validate);
+        Assert.Contains("packing", error.Message);
+    }
 }
