@@ -40,7 +40,7 @@ public sealed class RobustnessExperiment
         IReadOnlyList<int> attackers, string name)
     {
         _runs = new GridRuns(configPath, overrides, name);
-        if (_runs.Base.Attackers.Length > 0 || _runs.Base.AttackerFraction > 0 || _runs.Base.Attack != "none")
+        if (_runs.Base.Attackers.Length > 0 || _runs.Base.AttackerFraction > 0 || AttackPlan.KindOf(_runs.Base.Attack) != AttackKind.None)
             throw new ConfigException("robustness: the grid sets attack and attacker_fraction in every cell; leave attack, attackers and attacker_fraction out of the base experiment.");
         foreach (var a in attacks)
             if (!AttackPlan.KindNames.ContainsKey(a) || AttackPlan.KindOf(a) == AttackKind.None)
