@@ -4,11 +4,11 @@ namespace Confer.Cli.Commands;
 
 /// <summary>
 /// <c>confer bench</c>: throughput measurements on this machine — matmul and memory bandwidth, LoRA training,
-/// generation, federated aggregation, the deployment's transport, tokenization, the update codecs — each ending in a one-line summary for docs/performance.md.
+/// generation, federated aggregation, the deployment's transport, tokenization, the update codecs, secure aggregation's overhead — each ending in a one-line summary for docs/performance.md.
 /// </summary>
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate, transfer, clients, tokenize, codec).")
+    public static Command Create() => new("bench", "Measure throughput on this machine (matmul, train, generate, aggregate, transfer, clients, tokenize, codec, secagg).")
     {
         BenchMatmulCommand.Create(),
         BenchTrainCommand.Create(),
@@ -18,6 +18,7 @@ internal static class BenchCommand
         BenchClientsCommand.Create(),
         BenchTokenizeCommand.Create(),
         BenchCodecCommand.Create(),
+        BenchSecAggCommand.Create(),
     };
 
     /// <summary>The <c>--config</c> option shared by the model benches.</summary>

@@ -10,10 +10,12 @@ namespace Confer.Cli.Commands;
 internal static class ExperimentCommand
 {
     public static Command Create() => new("experiment",
-        "Run a grid of simulations and tabulate the answer (comm: bytes vs loss per codec and rank; strategies: strategies × ranks × seeds).")
+        "Run a grid of simulations and tabulate the answer (comm: bytes vs loss per codec and rank; strategies: strategies × ranks × seeds; " +
+        "robustness: attacks × defences × attackers).")
     {
         CommCommand(),
         ExperimentStrategiesCommand.Create(),
+        ExperimentRobustnessCommand.Create(),
     };
 
     /// <summary>The default uplink codecs: fp32, a cast, quantisers, and sparsifiers with quantised values.</summary>

@@ -1,8 +1,6 @@
 using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
-using Confer.Privacy.DifferentialPrivacy;
-using Confer.Robustness.Attacks;
 using Confer.Training;
 using Spectre.Console;
 
@@ -83,17 +81,12 @@ internal sealed class SimulationConsole(int rounds) : IRoundProgress
         var simulated = r.Metric(MetricNames.SimulatedSeconds) is { } sim ? $"simulated {sim:F1} s, real " : "";
         Log($"round {r.Round}/{rounds}: {global}train loss {r.TrainLoss:F4}, " +
             $"clients {Markup.Escape(string.Join(",", r.Aggregated))}{Markup.Escape(dropped)}, up {Sent(r.Up)}, down {Sent(r.Down)}, {simulated}{r.Seconds:F1} s" +
-            Markup.Escape(PrivacyNote(r)));
+            Markup.Escape(RoundNotes.Privacy(r)));
     }
 
     /// <summary>Bytes that travelled, and their fp32 size when a codec shrank them.</summary>
     private static string Sent(Confer.Federation.TransferCost cost) =>
         cost.RawBytes == cost.Bytes ? Bytes(cost.Bytes) : $"{Bytes(cost.Bytes)} (fp32 {Bytes(cost.RawBytes)})";
-
-    /// <summary>The privacy budget spent so far and the compliance probe's rate, when the run has them.</summary>
-    private static string PrivacyNote(RoundRecord r) =>
-        (r.Metric(DpController.EpsilonMetric) is { } epsilon ? $", ε {epsilon:F3}" : "") +
-        (r.Metric(ComplianceProbe.Metric) is { } compliance ? $", compliance {compliance:P0}" : "");
 
     public static void Summary(SimulationResult r)
     {

@@ -31,9 +31,11 @@ internal sealed class ServerStatus(string runName, string strategy, int rounds, 
         store.LogEvent("warning", null, message);
     }
 
+    // The privacy note is the one simulate's round lines print (ε at δ under DP, the compliance rate), so an operator
+    // reads the budget spent without decoding the metrics list.
     public void RoundFinished(RoundRecord r) =>
-        log.LogInformation("Round {Round} committed: {Returned} of {Selected} returned, up {Up} B, down {Down} B, metrics {Metrics}", r.Round,
-            r.Aggregated.Count, r.Selected.Count, r.Up.Bytes, r.Down.Bytes,
+        log.LogInformation("Round {Round} committed: {Returned} of {Selected} returned, up {Up} B, down {Down} B{Privacy}, metrics {Metrics}", r.Round,
+            r.Aggregated.Count, r.Selected.Count, r.Up.Bytes, r.Down.Bytes, RoundNotes.Privacy(r),
             string.Join(", ", r.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}={m.Value:G5}")));
 
     public JsonObject ToJson()

@@ -12,7 +12,8 @@ namespace Confer.Federation.Reporting;
 /// </summary>
 internal static class ReportHtml
 {
-    private const string Style = """
+    /// <summary>The page style, shared with the experiment report pages so every Confer page reads alike.</summary>
+    internal const string Style = """
         body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
         h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
         table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }

@@ -186,7 +186,7 @@ internal static class ReportPlots
         c.Categories.Count > 0 || c.Size == 0 ? c.Categories : new Dictionary<string, int> { ["(uncategorised)"] = c.Size };
 
     /// <summary>A titled plot with its legend outside the axes (below by default), where it cannot hide data.</summary>
-    private static Plot NewPlot(string title, string x, string y, Edge legend = Edge.Bottom)
+    internal static Plot NewPlot(string title, string x, string y, Edge legend = Edge.Bottom)
     {
         var plot = new Plot();
         plot.Title(title);
@@ -196,7 +196,7 @@ internal static class ReportPlots
         return plot;
     }
 
-    private static ScottPlot.Plottables.Scatter Line(Plot plot, IEnumerable<double> xs, IEnumerable<double> ys, string label)
+    internal static ScottPlot.Plottables.Scatter Line(Plot plot, IEnumerable<double> xs, IEnumerable<double> ys, string label)
     {
         var line = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
         line.LegendText = label;

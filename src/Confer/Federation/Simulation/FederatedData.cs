@@ -55,6 +55,9 @@ public sealed partial class FederatedData
 
     public static string ClientId(int index) => $"client_{index}";
 
+    /// <summary>How many clients the settings' data and allocation make, without tokenising anything.</summary>
+    public static int CountClients(SimulationSettings s) => Split(s).Allocation.Clients.Count;
+
     private static (IReadOnlyList<InstructionRecord> Records, DataAllocation Allocation) Split(SimulationSettings s)
     {
         if (Directory.Exists(s.Data))

@@ -28,6 +28,9 @@ public sealed class DpController
     /// <summary>Round metric: ε spent so far at <c>dp_delta</c> (console, metrics.jsonl, report.html).</summary>
     public const string EpsilonMetric = "dp/epsilon";
 
+    /// <summary>Round metric: the δ that <see cref="EpsilonMetric"/> is stated at (an ε means nothing without it).</summary>
+    public const string DeltaMetric = "dp/delta";
+
     private const string ClipState = "dp/clip_norm";
     private const string RdpState = "dp/rdp";
     private readonly DpSettings _s;
@@ -109,7 +112,7 @@ public sealed class DpController
         _accountant.Step(q, z);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            [EpsilonMetric] = Epsilon, ["dp/clip_norm"] = _clip, ["dp/noise_multiplier"] = z, ["dp/sampling_rate"] = q,
+            [EpsilonMetric] = Epsilon, [DeltaMetric] = _s.Delta, ["dp/clip_norm"] = _clip, ["dp/noise_multiplier"] = z, ["dp/sampling_rate"] = q,
             ["dp/noise_std"] = UpdateMultiplier(selected) * arrived * _clip / aggregated,
         };
         if (_s.Adaptive)
