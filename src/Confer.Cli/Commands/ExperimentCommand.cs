@@ -49,37 +49,11 @@ internal static class ExperimentCommand
             var experiment = new CommExperiment(parse.GetValue(config), overrides, grid, parse.GetValue(name)!);
             foreach (var cell in experiment.Cells) experiment.Settings(cell); // every cell's settings are valid before the first runs
             AnsiConsole.MarkupLine($"[bold]confer experiment comm[/]: {experiment.Cells.Count} cells in {Markup.Escape(experiment.Folder)}");
-            var rows = new List<CommRow>();
             var clock = Stopwatch.StartNew();
-            var ran = 0;
-            for (var i = 0; i < experiment.Cells.Count; i++)
-            {
-                var cell = experiment.Cells[i];
-                var (started, finished, last) = experiment.State(cell);
-                var what = finished ? "finished earlier, skipped" : started ? $"resuming after round {last}" : "running";
-                AnsiConsole.MarkupLine($"[bold]cell {i + 1}/{experiment.Cells.Count}[/] {Markup.Escape(cell.ToString())}{(cell.SameAs(experiment.Reference) ? " (fp32 reference)" : "")}: {what}");
-                CommRow row;
-                if (finished) row = experiment.Row(cell);
-                else
-                {
-                    var progress = new SimulationConsole(experiment.Settings(cell).Rounds);
-                    try
-                    {
-                        row = progress.Run(() => experiment.Run(cell, progress, ct));
-                    }
-                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                    {
-                        // Finished cells and the rounds this one committed stay; the same command continues from them.
-                        AnsiConsole.MarkupLine($"interrupted in cell {i + 1}/{experiment.Cells.Count}; run the same command again to continue");
-                        return Task.FromResult(130);
-                    }
-                    ran++;
-                }
-                rows.Add(row);
-                var left = experiment.Cells.Skip(i + 1).Count(c => !experiment.State(c).Finished);
-                var eta = ran > 0 && left > 0 ? $"; about {TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / ran * left):h\\:mm\\:ss} left for {left} cell(s)" : "";
-                AnsiConsole.MarkupLine($"  → final global loss {row.FinalLoss:F4}, uplink {row.UpBytes / 1e6:F3} MB, downlink {row.DownBytes / 1e6:F3} MB, {row.Seconds:F0} s{eta}");
-            }
+            var rows = GridConsole.RunCells(experiment, cell => $"{cell}{(cell.SameAs(experiment.Reference) ? " (fp32 reference)" : "")}",
+                row => $"final global loss {row.FinalLoss:F4}, uplink {row.UpBytes / 1e6:F3} MB, downlink {row.DownBytes / 1e6:F3} MB, {row.Seconds:F0} s",
+                clock, ct);
+            if (rows is null) return Task.FromResult(130);
             var summary = CommReport.Write(experiment.Folder, rows);
             AnsiConsole.Write(new Markup(Markup.Escape(CommReport.Markdown(rows, rows.Single(r => r.IsReference)))));
             AnsiConsole.MarkupLine($"[bold]{Markup.Escape(summary)}[/]");

@@ -39,38 +39,12 @@ internal static class ExperimentRobustnessCommand
         var cells = experiment.Cells;
         AnsiConsole.MarkupLine($"[bold]confer experiment robustness[/]: {attacks.Count} attacks × {defences.Count} defences × attackers " +
                                $"{string.Join("/", attackers)} of {experiment.Clients} clients = {cells.Count} runs in {Markup.Escape(experiment.Folder)}");
-        var rows = new List<RobustnessRow>();
         var clock = Stopwatch.StartNew();
-        var ran = 0;
-        for (var i = 0; i < cells.Count; i++)
-        {
-            var cell = cells[i];
-            var (started, finished, last) = experiment.State(cell);
-            var what = finished ? "finished earlier, skipped" : started ? $"resuming after round {last}" : "running";
-            AnsiConsole.MarkupLine($"[bold]run {i + 1}/{cells.Count}[/] attack {Markup.Escape(cell[RobustnessExperiment.AttackKey])}, " +
-                                   $"defence {Markup.Escape(cell[RobustnessExperiment.DefenceKey])}, {experiment.Count(cell)} attacker(s): {what}");
-            RobustnessRow row;
-            if (finished) row = experiment.Row(cell);
-            else
-            {
-                var progress = new SimulationConsole(experiment.Rounds(cell));
-                try
-                {
-                    row = progress.Run(() => experiment.Run(cell, progress, ct));
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                    AnsiConsole.MarkupLine($"interrupted; finished runs are kept — rerun the same command to continue from run {i + 1}");
-                    return 130;
-                }
-                ran++;
-            }
-            rows.Add(row);
-            var left = cells.Skip(i + 1).Count(c => !experiment.State(c).Finished);
-            var eta = ran > 0 && left > 0 ? $"; about {TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / ran * left):h\\:mm\\:ss} left for {left} run(s)" : "";
-            var compliance = row.Compliance is { } c ? $", compliance {c.ToString("P0", CultureInfo.InvariantCulture)}" : "";
-            AnsiConsole.MarkupLine($"  → final global loss {row.FinalLoss:F4}{compliance}, {row.Seconds:F0} s{eta}");
-        }
+        var rows = GridConsole.RunCells(experiment,
+            cell => $"attack {cell[RobustnessExperiment.AttackKey]}, defence {cell[RobustnessExperiment.DefenceKey]}, {experiment.Count(cell)} attacker(s)",
+            row => $"final global loss {row.FinalLoss:F4}{(row.Compliance is { } c ? $", compliance {c.ToString("P0", CultureInfo.InvariantCulture)}" : "")}, {row.Seconds:F0} s",
+            clock, ct);
+        if (rows is null) return 130;
         var markdown = RobustnessReport.Write(experiment.Folder, rows, Setup(experiment));
         AnsiConsole.Write(new Markup(Markup.Escape(markdown)));
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(experiment.Folder, "robustness.md"))}, robustness.csv and robustness.html; {clock.Elapsed:h\\:mm\\:ss} this invocation");

@@ -47,38 +47,13 @@ internal static class ExperimentStrategiesCommand
         var experiment = new StrategyExperiment(config, overrides, strategies, ranks, seeds, name);
         var cells = experiment.Cells;
         AnsiConsole.MarkupLine($"[bold]confer experiment strategies[/]: {strategies.Count} strategies × {ranks.Count} rank settings × {seeds.Count} seeds = {cells.Count} runs in {Markup.Escape(experiment.Folder)}");
-        var rows = new List<StrategyRow>();
         var clock = Stopwatch.StartNew();
-        var ran = 0;
-        for (var i = 0; i < cells.Count; i++)
-        {
-            var cell = cells[i];
-            var (started, finished, last) = experiment.State(cell);
-            var what = finished ? "finished earlier, skipped" : started ? $"resuming after round {last}" : "running";
-            AnsiConsole.MarkupLine($"[bold]run {i + 1}/{cells.Count}[/] {Markup.Escape(cell.ToString())}: {what}");
-            StrategyRow row;
-            if (finished) row = experiment.Row(cell);
-            else
-            {
-                var progress = new SimulationConsole(experiment.Rounds(cell));
-                try
-                {
-                    row = progress.Run(() => experiment.Run(cell, progress, ct));
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                    AnsiConsole.MarkupLine($"interrupted; finished runs are kept — rerun the same command to continue from run {i + 1}");
-                    return 130;
-                }
-                ran++;
-            }
-            rows.Add(row);
-            var left = cells.Skip(i + 1).Count(c => !experiment.State(c).Finished);
-            var eta = ran > 0 && left > 0 ? $"; about {TimeSpan.FromSeconds(clock.Elapsed.TotalSeconds / ran * left):h\\:mm\\:ss} left for {left} run(s)" : "";
-            AnsiConsole.MarkupLine(row.Refusal is { } refusal
-                ? $"  → refused: {Markup.Escape(refusal)}{eta}"
-                : $"  → final global loss {row.FinalLoss:F4}, {row.BytesPerRound / 1e6:F3} MB per round (up + down), {row.Seconds:F0} s{eta}");
-        }
+        var rows = GridConsole.RunCells(experiment, cell => cell.ToString(),
+            row => row.Refusal is { } refusal
+                ? $"refused: {refusal}"
+                : $"final global loss {row.FinalLoss:F4}, {row.BytesPerRound / 1e6:F3} MB per round (up + down), {row.Seconds:F0} s",
+            clock, ct);
+        if (rows is null) return 130;
         var markdown = StrategyReport.Write(experiment.Folder, rows, experiment.BaseRank);
         AnsiConsole.Write(new Markup(Markup.Escape(markdown)));
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.Combine(experiment.Folder, "strategies.md"))}, strategies.csv and strategies.png; {clock.Elapsed:h\\:mm\\:ss} this invocation");

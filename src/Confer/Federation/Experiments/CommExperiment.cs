@@ -11,7 +11,7 @@ namespace Confer.Federation.Experiments;
 /// LoRA FedIT (identity both ways at the base rank), which always runs. The cells' run folders, resuming and skipping
 /// are handled by <see cref="GridRuns"/>.
 /// </summary>
-public sealed class CommExperiment
+public sealed class CommExperiment : IGridExperiment<CommRow>
 {
     public const string UplinkKey = "uplink_codec";
     public const string DownlinkKey = "downlink_codec";
@@ -46,6 +46,8 @@ public sealed class CommExperiment
 
     /// <summary>The settings of one cell: the base experiment, the overrides, the cell's values, and its run folder.</summary>
     public SimulationSettings Settings(GridCell cell) => _runs.Settings(cell);
+
+    public int Rounds(GridCell cell) => _runs.Settings(cell).Rounds;
 
     /// <summary>What the cell's folder holds: nothing yet, an interrupted run (and its last committed round), or a finished one.</summary>
     public (bool Started, bool Finished, int LastRound) State(GridCell cell) => _runs.State(cell);

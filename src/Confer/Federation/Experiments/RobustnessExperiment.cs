@@ -15,7 +15,7 @@ namespace Confer.Federation.Experiments;
 /// of the N clients the base experiment makes (the attackers are picked with the seed); the clean run (0 attackers)
 /// is one cell per defence with <c>attack: none</c>, shared by every attack's table.
 /// </summary>
-public sealed class RobustnessExperiment
+public sealed class RobustnessExperiment : IGridExperiment<RobustnessRow>
 {
     public const string AttackKey = "attack";
     public const string DefenceKey = "robust_aggregator";

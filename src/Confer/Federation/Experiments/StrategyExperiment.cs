@@ -14,7 +14,7 @@ namespace Confer.Federation.Experiments;
 /// cells). A strategy that refuses a rank setting (the FedIT family averages A and B separately and needs one rank)
 /// gives a row that says so instead of a number.
 /// </summary>
-public sealed class StrategyExperiment
+public sealed class StrategyExperiment : IGridExperiment<StrategyRow>
 {
     public const string StrategyKey = "strategy";
     public const string RanksKey = "client_ranks";
