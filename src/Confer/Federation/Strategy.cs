@@ -36,6 +36,8 @@ public abstract class Strategy : IDisposable
     private const string MergedPrefix = "merged/";
 
     private readonly Dictionary<string, int> _issuedRanks = new(StringComparer.Ordinal);
+    // Updates CheckUpdate passed this round (by reference): AggregateTrain does not check them twice.
+    private readonly HashSet<NamedTensors> _checked = new(ReferenceEqualityComparer.Instance);
     private FederationSettings? _settings;
     private ClientRankPlan? _ranks;
     private UpdateValidator? _validator;
@@ -140,6 +142,7 @@ public abstract class Strategy : IDisposable
                 throw new ArgumentException($"Strategy '{Name}' trains every client at rank {Ranks.RankOf(ids[i])}; it cannot take rank {ranks[i]} for '{ids[i]}'.", nameof(assignedRanks));
         }
         _issuedRanks.Clear();
+        _checked.Clear();
         _configuredRound = round;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -165,7 +168,8 @@ public abstract class Strategy : IDisposable
     /// <summary>
     /// Folds the updates that arrived into the global state. Every update is validated before anything changes, so
     /// on <see cref="InvalidClientUpdateException"/> the caller can drop that client and call again. No updates at all
-    /// leaves the state unchanged.
+    /// leaves the state unchanged. An update that passed <see cref="CheckUpdate"/> this round is not checked again
+    /// (it must not have changed since), which takes validation off the round's critical path on a server.
     /// </summary>
     public RoundSummary AggregateTrain(int round, IReadOnlyList<ClientUpdate> updates)
     {
@@ -187,7 +191,8 @@ public abstract class Strategy : IDisposable
         using (no_grad())
         using (NewDisposeScope())
         {
-            foreach (var c in contributions) ValidateUpdate(c);
+            foreach (var c in contributions)
+                if (!_checked.Contains(c.Adapter)) ValidateUpdate(c);
             if (contributions.Count > 0)
                 foreach (var (key, value) in Aggregate(round, contributions)) metrics[key] = value;
         }
@@ -200,6 +205,7 @@ public abstract class Strategy : IDisposable
             foreach (var (key, value) in _dp.Account(round, _issuedRanks.Count, contributions.Count, unclipped)) metrics[key] = value;
         }
         _configuredRound = 0;
+        _checked.Clear();
         return new RoundSummary(
             round,
             contributions.Select(c => c.ClientId).ToList(),
@@ -260,6 +266,7 @@ public abstract class Strategy : IDisposable
         if (_dp is not null)
             foreach (var (key, value) in _dp.Account(round, _issuedRanks.Count, clientIds.Count, unclipped)) metrics[key] = value;
         _configuredRound = 0;
+        _checked.Clear();
         return new RoundSummary(round, [.. clientIds.Order(StringComparer.Ordinal)], new Dictionary<string, double>(StringComparer.Ordinal), totalExamples, metrics);
     }
 
@@ -279,6 +286,20 @@ public abstract class Strategy : IDisposable
     protected void AddDpNoise(int round, IEnumerable<(string Name, Tensor Tensor)> mean, int aggregated) =>
         _dp?.AddNoise(mean, round, _issuedRanks.Count, aggregated);
 
+    /// <summary>
+    /// Re-homes <see cref="GlobalAdapter"/> into one flat buffer (<see cref="NamedTensors.Flat"/>) unless it already is,
+    /// so that all of it can be rewritten with one kernel; false when it cannot be (a tensor is not fp32). Any
+    /// <see cref="NamedTensors.Replace"/> of a global tensor unpacks it again.
+    /// </summary>
+    protected bool PackGlobalAdapter()
+    {
+        if (GlobalAdapter.Flat is not null) return true;
+        if (GlobalAdapter.PackedCopy() is not { } packed) return false;
+        GlobalAdapter.Dispose();
+        GlobalAdapter = packed;
+        return true;
+    }
+
     /// <summary>The robust rule replacing the weighted mean, when the run has one.</summary>
     protected Robustness.Aggregators.IRobustAggregator? Robust => Settings.Robust;
 
@@ -291,8 +312,8 @@ public abstract class Strategy : IDisposable
 
     /// <summary>
     /// Checks one update against the task issued to its client this round — keys, shapes, dtype, finite values — and
-    /// changes nothing, so a server can refuse a bad update the moment it arrives (<see cref="AggregateTrain"/> checks
-    /// again). Throws <see cref="InvalidClientUpdateException"/> naming the client and the tensor.
+    /// changes nothing, so a server can refuse a bad update the moment it arrives (<see cref="AggregateTrain"/> then
+    /// trusts this instance for the rest of the round, so it must not change). Throws <see cref="InvalidClientUpdateException"/> naming the client and the tensor.
     /// </summary>
     public void CheckUpdate(ClientUpdate update)
     {
@@ -300,6 +321,7 @@ public abstract class Strategy : IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         ValidateUpdate(new ClientContribution(update.ClientId, update.Adapter, 1.0, _issuedRanks[update.ClientId], Ranks.Scale));
+        _checked.Add(update.Adapter);
     }
 
     private void RequireIssued(ClientUpdate u)

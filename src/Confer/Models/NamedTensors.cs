@@ -16,6 +16,15 @@ public sealed class NamedTensors : IReadOnlyList<KeyValuePair<string, Tensor>>, 
 
     public int Count => _names.Count;
 
+    /// <summary>
+    /// One contiguous fp32 buffer whose consecutive segments are this map's tensors in order (each tensor a view of it),
+    /// or null. Only <see cref="PackedCopy"/> sets it, and any change to the map (<see cref="Add"/>,
+    /// <see cref="Replace"/>, <see cref="Remove"/>) drops it, so a non-null buffer always mirrors the map; in-place
+    /// writes to a tensor are writes to the buffer. Lets a server check and average an update with one kernel instead
+    /// of one per tensor.
+    /// </summary>
+    internal Tensor? Flat { get; private set; }
+
     public IReadOnlyList<string> Names => _names;
 
     public Tensor this[string name] => _tensors.TryGetValue(name, out var t)
@@ -39,6 +48,7 @@ public sealed class NamedTensors : IReadOnlyList<KeyValuePair<string, Tensor>>, 
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (_tensors.ContainsKey(name)) throw new ArgumentException($"Duplicate tensor name '{name}'.", nameof(name));
+        DropFlat();
         _names.Add(name);
         _tensors[name] = tensor.DetachFromDisposeScope();
     }
@@ -47,6 +57,7 @@ public sealed class NamedTensors : IReadOnlyList<KeyValuePair<string, Tensor>>, 
     public void Replace(string name, Tensor tensor)
     {
         if (!_tensors.TryGetValue(name, out var old)) throw new KeyNotFoundException($"No tensor named '{name}'.");
+        if (!ReferenceEquals(old, tensor)) DropFlat();
         _tensors[name] = tensor.DetachFromDisposeScope();
         if (!ReferenceEquals(old, tensor)) old.Dispose();
     }
@@ -55,6 +66,7 @@ public sealed class NamedTensors : IReadOnlyList<KeyValuePair<string, Tensor>>, 
     public void Remove(string name)
     {
         if (!_tensors.Remove(name, out var old)) throw new KeyNotFoundException($"No tensor named '{name}'.");
+        DropFlat();
         _names.Remove(name);
         old.Dispose();
     }
@@ -75,6 +87,38 @@ public sealed class NamedTensors : IReadOnlyList<KeyValuePair<string, Tensor>>, 
         return copy;
     }
 
+    /// <summary>
+    /// A copy whose tensors are consecutive views of one new fp32 buffer (<see cref="Flat"/>), with the same names,
+    /// order and shapes; null when a tensor is not fp32 (converting would hide what the sender sent).
+    /// </summary>
+    internal NamedTensors? PackedCopy()
+    {
+        if (_names.Any(n => _tensors[n].dtype != ScalarType.Float32)) return null;
+        var packed = new NamedTensors();
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var flat = _names.Count == 0
+            ? empty(0, ScalarType.Float32)
+            : cat(_names.Select(n => _tensors[n].detach().reshape(-1)).ToList(), 0);
+        long offset = 0;
+        foreach (var name in _names)
+        {
+            var shape = _tensors[name].shape;
+            var count = shape.Aggregate(1L, (a, b) => a * b);
+            packed.Add(name, flat.narrow(0, offset, count).view(shape));
+            offset += count;
+        }
+        packed.Flat = flat.DetachFromDisposeScope();
+        return packed;
+    }
+
+    /// <summary>Forgets the flat buffer (its storage lives on while the tensor views do).</summary>
+    private void DropFlat()
+    {
+        Flat?.Dispose();
+        Flat = null;
+    }
+
     /// <summary>True when both hold the same names in the same order with equal shapes and dtypes.</summary>
     public bool HasSameLayout(NamedTensors other) =>
         _names.SequenceEqual(other._names) &&
@@ -89,6 +133,7 @@ public sealed class NamedTensors : IReadOnlyList<KeyValuePair<string, Tensor>>, 
 
     public void Dispose()
     {
+        DropFlat();
         foreach (var t in _tensors.Values) t.Dispose();
         _tensors.Clear();
         _names.Clear();

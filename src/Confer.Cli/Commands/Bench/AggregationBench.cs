@@ -7,21 +7,28 @@ using static TorchSharp.torch;
 namespace Confer.Cli.Commands.Bench;
 
 /// <summary>
-/// Timings of <see cref="Strategy.AggregateTrain"/> over several rounds (round 1 is a warm-up) and the server memory
-/// each selected client costs: its task (measured as resident-set growth) and its update (payload bytes held).
+/// Timings of <see cref="Strategy.AggregateTrain"/> over several rounds (round 1 is a warm-up), of the admission
+/// checks a server runs on each update as it arrives (<see cref="Strategy.CheckUpdate"/>, before the round's last
+/// update is in), and the server memory each selected client costs: its task (measured as resident-set growth) and
+/// its update (payload bytes held).
 /// </summary>
 internal sealed record AggregationBenchResult(
-    string Strategy, int Clients, long UpdateBytesPerClient, double WarmupSeconds, IReadOnlyList<double> RoundSeconds, long TaskRssPerClient)
+    string Strategy, int Clients, long UpdateBytesPerClient, double WarmupSeconds, IReadOnlyList<double> RoundSeconds,
+    IReadOnlyList<double> AdmissionSeconds, long TaskRssPerClient)
 {
     public double SecondsPerRound => RoundSeconds.Average();
+
+    /// <summary>Mean time of the admission checks of one update.</summary>
+    public double AdmissionSecondsPerUpdate => AdmissionSeconds.Average() / Clients;
 
     /// <summary>Client update bytes consumed per second (the payloads read by the aggregation).</summary>
     public double GigabytesPerSecond => (double)UpdateBytesPerClient * Clients / SecondsPerRound / 1e9;
 }
 
 /// <summary>
-/// Runs a registered strategy through ConfigureTrain/AggregateTrain rounds on synthetic client updates that have the
-/// exact layout of a real adapter (a perturbed copy of the initial one), with equal example counts.
+/// Runs a registered strategy through ConfigureTrain/CheckUpdate/AggregateTrain rounds on synthetic client updates
+/// that have the exact layout of a real adapter (a perturbed copy of the initial one), with equal example counts, held
+/// as the server holds an admitted update: packed into one flat buffer.
 /// </summary>
 internal static class AggregationBench
 {
@@ -35,6 +42,7 @@ internal static class AggregationBench
         try
         {
             var seconds = new List<double>(rounds);
+            var admission = new List<double>(rounds);
             long taskRssPerClient = 0;
             for (var round = 1; round <= rounds; round++)
             {
@@ -44,10 +52,14 @@ internal static class AggregationBench
                 if (round == 1) taskRssPerClient = (ProcessMemory.Rss - rssBefore) / clients;
                 foreach (var task in tasks) task.Adapter?.Dispose();
                 var clock = Stopwatch.StartNew();
+                foreach (var update in updates) strategy.CheckUpdate(update);
+                admission.Add(clock.Elapsed.TotalSeconds);
+                clock.Restart();
                 strategy.AggregateTrain(round, updates);
                 seconds.Add(clock.Elapsed.TotalSeconds);
             }
-            return new AggregationBenchResult(strategyName, clients, updates[0].Adapter.ByteCount, seconds[0], seconds.Skip(1).ToList(), taskRssPerClient);
+            return new AggregationBenchResult(strategyName, clients, updates[0].Adapter.ByteCount, seconds[0], seconds.Skip(1).ToList(),
+                admission.Skip(1).ToList(), taskRssPerClient);
         }
         finally
         {
@@ -94,10 +106,10 @@ internal static class AggregationBench
         using var _ = no_grad();
         return ids.Select(id =>
         {
-            var adapter = initialAdapter.Clone();
+            using var adapter = initialAdapter.Clone();
             using var scope = NewDisposeScope();
             foreach (var (_, t) in adapter) t.add_(randn(t.shape, generator: generator).mul_(0.01f));
-            return new ClientUpdate(id, adapter, 100, metrics);
+            return new ClientUpdate(id, adapter.PackedCopy()!, 100, metrics);
         }).ToList();
     }
 }

@@ -70,6 +70,14 @@ public sealed class PlainTraining : ITrainingProtocol
             ReportBounds.CheckTraining(wire, services.Settings.MaxClientRecords);
             update = services.Pipeline.DecodeUpdate(wire, task);
             cost = TransferCost.Of(update.Adapter, wire.Adapter);
+            // Held in one flat buffer from here on, the update is checked and averaged with a kernel per client
+            // rather than per tensor (a LoRA update is ~100 small tensors). A non-fp32 one stays as sent and is refused.
+            if (update.Adapter.PackedCopy() is { } packed)
+            {
+                var unpacked = update.Adapter;
+                update = update with { Adapter = packed };
+                if (!ReferenceEquals(unpacked, wire.Adapter)) unpacked.Dispose();
+            }
             var decoded = update;
             services.WithStrategy(s => s.CheckUpdate(decoded));
             if (UpdateNormBound.Violation(update.Adapter, task.Adapter, services.Settings.MaxUpdateNorm) is { } violation)

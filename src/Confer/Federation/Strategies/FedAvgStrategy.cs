@@ -10,5 +10,7 @@ internal sealed class FedAvgStrategy : AdapterAveragingStrategy
 {
     public override string Name => "fedavg";
 
+    protected override bool AdoptsAverage => true;
+
     protected override void ApplyServerUpdate(IReadOnlyDictionary<string, Tensor> average) => AdoptAverage(average);
 }

@@ -21,11 +21,12 @@ internal static class TensorMath
     }
 
     /// <summary>
-    /// <see cref="WeightedSum"/> for every tensor of whole adapters at once, bit for bit: each client's tensors are
-    /// copied into one flat fp32 buffer (one kernel), and the buffers are combined with the same w_0·t_0 then
-    /// add_(t_k, alpha: w_k) sequence, element by element, so every value sees the same operations in the same order.
-    /// An update of a 7-projection LoRA model is ~100 small tensors; per-tensor kernels spent most of an aggregation
-    /// in per-call overhead, whereas here it is 2 kernels per client and one copy-out per tensor.
+    /// <see cref="WeightedSum"/> for every tensor of whole adapters at once, bit for bit: each client's tensors as one
+    /// flat fp32 buffer — the adapter's own <see cref="NamedTensors.Flat"/> when it was packed in this order (as the
+    /// server packs every admitted update), else a copy — combined with the same w_0·t_0 then add_(t_k, alpha: w_k)
+    /// sequence, element by element, so every value sees the same operations in the same order. An update of a
+    /// 7-projection LoRA model is ~100 small tensors; per-tensor kernels spent most of an aggregation in per-call
+    /// overhead, whereas here it is one kernel per client and one copy-out per tensor.
     /// </summary>
     /// <param name="adapters">The clients' adapters, each holding every name in <paramref name="names"/> with the same shape.</param>
     /// <param name="names">The tensors to average.</param>
@@ -33,14 +34,8 @@ internal static class TensorMath
     /// <returns>A fresh tensor per name, each owning its storage.</returns>
     public static Dictionary<string, Tensor> WeightedSumFlat(IReadOnlyList<NamedTensors> adapters, IReadOnlyList<string> names, IReadOnlyList<double> weights)
     {
-        Tensor Flat(NamedTensors adapter) => cat(names.Select(n => Fp32(adapter[n]).reshape(-1)).ToList(), 0);
-        using var sum = Flat(adapters[0]);
-        sum.mul_(weights[0]);
-        for (var k = 1; k < adapters.Count; k++)
-        {
-            using var flat = Flat(adapters[k]);
-            sum.add_(flat, alpha: weights[k]);
-        }
+        using var sum = empty(names.Sum(n => adapters[0][n].numel()), ScalarType.Float32);
+        WeightedSumInto(sum, adapters, names, weights);
         var result = new Dictionary<string, Tensor>(names.Count, StringComparer.Ordinal);
         long offset = 0;
         foreach (var name in names)
@@ -51,6 +46,29 @@ internal static class TensorMath
             offset += count;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Writes <see cref="WeightedSumFlat"/>'s sum, bit for bit, into <paramref name="destination"/>: a flat fp32 vector
+    /// of the named tensors' total size that aliases none of the adapters (e.g. a packed global adapter's buffer, which
+    /// then needs no per-tensor copy-out).
+    /// </summary>
+    public static void WeightedSumInto(Tensor destination, IReadOnlyList<NamedTensors> adapters, IReadOnlyList<string> names, IReadOnlyList<double> weights)
+    {
+        for (var k = 0; k < adapters.Count; k++)
+        {
+            var flat = FlatOf(adapters[k], names, out var owned);
+            if (k == 0) destination.copy_(flat).mul_(weights[0]);
+            else destination.add_(flat, alpha: weights[k]);
+            if (owned) flat.Dispose();
+        }
+    }
+
+    /// <summary>The adapter's tensors named <paramref name="names"/>, in that order, as one flat fp32 vector; <paramref name="owned"/> when it is a new copy.</summary>
+    private static Tensor FlatOf(NamedTensors adapter, IReadOnlyList<string> names, out bool owned)
+    {
+        owned = !(adapter.Flat is not null && adapter.Names.SequenceEqual(names, StringComparer.Ordinal));
+        return owned ? cat(names.Select(n => Fp32(adapter[n]).reshape(-1)).ToList(), 0) : adapter.Flat!;
     }
 
     /// <summary>‖B·A‖_F computed through r × r Gram matrices: ‖BA‖²_F = Σ (BᵀB) ⊙ (AAᵀ), never forming d_out × d_in.</summary>

@@ -29,12 +29,22 @@ internal sealed class UpdateValidator(IReadOnlyList<LoraModule> modules, IReadOn
     /// One kernel pass per tensor and a single host sync for the whole update: a sum is finite when no element is NaN
     /// or ±∞. Only a non-finite sum (a bad value, or a rare overflow of huge finite values) pays for the exact
     /// per-tensor check that names the tensor. Per-tensor <c>isfinite().all().item()</c> cost most of an aggregation.
+    /// (One sum over a whole packed update overflows sooner than per-tensor sums; that only costs the exact check.)
     /// </summary>
     private static void RequireFinite(ClientContribution c)
     {
         if (c.Adapter.Count == 0) return;
-        using (var sums = TorchSharp.torch.stack(c.Adapter.Select(kv => kv.Value.sum()).ToList()))
+        if (c.Adapter.Flat is { } flat)
+        {
+            // A packed update (every admitted one) is checked with one kernel over its whole buffer.
+            using var total = flat.sum();
+            if (total.isfinite().item<bool>()) return;
+        }
+        else
+        {
+            using var sums = TorchSharp.torch.stack(c.Adapter.Select(kv => kv.Value.sum()).ToList());
             if (sums.isfinite().all().item<bool>()) return;
+        }
         foreach (var (name, t) in c.Adapter)
             if (!t.isfinite().all().item<bool>())
                 throw new InvalidClientUpdateException(c.ClientId, $"tensor '{name}' holds NaN or infinity; lower the client's learning rate or drop this update.");
