@@ -96,7 +96,14 @@ public static class CommReport
             ticks.AddMajor(Math.Log10(mb), mb.ToString(CultureInfo.InvariantCulture));
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.ShowLegend(Edge.Bottom);
-        plot.Axes.Margins(0.3, 0.12); // room for the labels right of the points
+        plot.Axes.Margins(0.3, 0.12);
+        var xs = groups.SelectMany(g => g).Select(r => Math.Log10(r.TotalBytes / 1e6)).ToList();
+        if (xs.Count > 0)
+        {
+            // Room for the labels right of the points: a fraction of the span alone clips them when the span is narrow.
+            var span = Math.Max(xs.Max() - xs.Min(), 0.1);
+            plot.Axes.SetLimitsX(xs.Min() - 0.08 * span, xs.Max() + 0.45 * span + 0.1);
+        }
         return plot.GetImageBytes(1000, 600, ImageFormat.Png);
     }
 
