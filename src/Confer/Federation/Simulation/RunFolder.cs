@@ -48,7 +48,27 @@ public sealed class RunFolder : IRunStore
         return doc.RootElement.GetProperty("round").GetInt32();
     }
 
-    public bool IsFinished => File.Exists(RunFile) && JsonNode.Parse(File.ReadAllText(RunFile))?["finished"] is JsonValue;
+    /// <summary>
+    /// True once the whole run is done: its rounds and whatever its engine does after them (baselines), marked by
+    /// <see cref="MarkFinished"/>. The round driver's own "finished" (<see cref="IRunStore.IsFinished"/>) only says the
+    /// rounds are done, so a run stopped during its baselines is unfinished and <c>--resume</c> trains them.
+    /// </summary>
+    public bool IsFinished => RunField("finished") is JsonValue;
+
+    bool IRunStore.IsFinished => RunField(RoundsFinishedKey) is JsonValue || IsFinished;
+
+    void IRunStore.MarkFinished() => SetRunField(RoundsFinishedKey, DateTime.UtcNow.ToString("O"));
+
+    private const string RoundsFinishedKey = "rounds_finished";
+
+    private JsonNode? RunField(string key) => File.Exists(RunFile) ? JsonNode.Parse(File.ReadAllText(RunFile))?[key] : null;
+
+    private void SetRunField(string key, string? value)
+    {
+        var run = JsonNode.Parse(File.ReadAllText(RunFile))!.AsObject();
+        run[key] = value;
+        AtomicFile.WriteAllText(RunFile, run.ToJsonString());
+    }
 
     /// <summary>Starts a new run: its description files, and empty metrics.</summary>
     public void Create(string configYaml, string allocationJson, JsonObject runDescription)
@@ -68,6 +88,7 @@ public sealed class RunFolder : IRunStore
         var run = JsonNode.Parse(File.ReadAllText(RunFile))!.AsObject();
         run["rounds"] = rounds;
         run["finished"] = null;
+        run[RoundsFinishedKey] = null;
         AtomicFile.WriteAllText(RunFile, run.ToJsonString());
     }
 
@@ -122,12 +143,8 @@ public sealed class RunFolder : IRunStore
         return [.. metrics.Rounds.Select(r => r.ToRecord(traffic[r.Round], evaluations[r.Round]) with { Timings = [.. times[r.Round].Select(t => t.ToTiming())] })];
     }
 
-    public void MarkFinished()
-    {
-        var run = JsonNode.Parse(File.ReadAllText(RunFile))!.AsObject();
-        run["finished"] = DateTime.UtcNow.ToString("O");
-        AtomicFile.WriteAllText(RunFile, run.ToJsonString());
-    }
+    /// <summary>Marks the whole run done (see <see cref="IsFinished"/>).</summary>
+    public void MarkFinished() => SetRunField("finished", DateTime.UtcNow.ToString("O"));
 
     /// <summary>Appends one metrics event (one JSON object per line), flushed to disk.</summary>
     public void Append(JsonObject line)

@@ -82,6 +82,7 @@ public class HeterogeneousSimulationTests : IClassFixture<SimulationEngineTests.
         File.WriteAllText(folder.CheckpointFile, "{\"round\": 2}");
         var run = JsonNode.Parse(File.ReadAllText(folder.RunFile))!.AsObject();
         run["finished"] = null;
+        run["rounds_finished"] = null;
         File.WriteAllText(folder.RunFile, run.ToJsonString());
         Directory.Delete(RunLayout.RoundFolder(crashed, 3), recursive: true);
         Directory.Delete(folder.FinalFolder, recursive: true);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Confer.Models;
 using Confer.Models.Llama2c;
@@ -63,6 +64,34 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
     }
 
     [Fact]
+    public void A_run_stopped_during_its_baselines_trains_them_on_resume()
+    {
+        using var dir = new TempDir();
+        var settings = Settings(dir.Path, 1);
+        settings.Baselines = ["centralized"];
+        settings.BaselineSteps = 2;
+        var folder = System.IO.Path.Combine(dir.Path, "t");
+        using var stop = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            SimulationEngine.Run(settings, folder, resume: false, new StopAtPhase("baselines", stop), stop.Token));
+        Assert.False(new RunFolder(folder).IsFinished); // its rounds are done, its baselines are not
+
+        var resumed = SimulationEngine.Run(settings, folder, resume: true, ct: TestContext.Current.CancellationToken);
+        Assert.NotNull(resumed.CentralizedLoss);
+        Assert.True(new RunFolder(folder).IsFinished);
+        Assert.Equal([0, 1], new RunFolder(folder).Rounds().Select(r => r.Round)); // no round ran twice
+    }
+
+    /// <summary>Cancels the run the moment it enters <paramref name="phase"/>, as Ctrl-C would.</summary>
+    private sealed class StopAtPhase(string phase, CancellationTokenSource stop) : IRoundProgress
+    {
+        public void Phase(string message, int round = 0)
+        {
+            if (message == phase) stop.Cancel();
+        }
+    }
+
+    [Fact]
     public void ResumeAfterRoundTwoOfFourEqualsAnUninterruptedRun()
     {
         using var dir = new TempDir();
@@ -76,6 +105,7 @@ public class SimulationEngineTests : IClassFixture<SimulationEngineTests.ModelFo
         File.WriteAllText(folder.CheckpointFile, "{\"round\": 2}");
         var run = JsonNode.Parse(File.ReadAllText(folder.RunFile))!.AsObject();
         run["finished"] = null;
+        run["rounds_finished"] = null;
         File.WriteAllText(folder.RunFile, run.ToJsonString());
         Directory.Delete(Confer.Federation.Rounds.RunLayout.RoundFolder(crashed, 3), recursive: true);
         Directory.Delete(folder.FinalFolder, recursive: true);
