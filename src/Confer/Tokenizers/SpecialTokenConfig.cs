@@ -43,6 +43,22 @@ internal static class SpecialTokenConfig
         return !File.Exists(path) || !TokenizerJsonFiles.Parse(path).TryGetProperty("do_lower_case", out var v) || v.ValueKind != JsonValueKind.False;
     }
 
+    /// <summary>BERT's <c>strip_accents</c>: true or false when tokenizer_config.json says so; unset (or null) follows do_lower_case, as in transformers.</summary>
+    public static bool StripAccents(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer_config.json");
+        if (File.Exists(path) && TokenizerJsonFiles.Parse(path).TryGetProperty("strip_accents", out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            return v.ValueKind == JsonValueKind.True;
+        return LowerCase(folder);
+    }
+
+    /// <summary>BERT's <c>tokenize_chinese_chars</c>: on unless tokenizer_config.json says false.</summary>
+    public static bool SplitCjk(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer_config.json");
+        return !File.Exists(path) || !TokenizerJsonFiles.Parse(path).TryGetProperty("tokenize_chinese_chars", out var v) || v.ValueKind != JsonValueKind.False;
+    }
+
     /// <summary>transformers' <c>clean_up_tokenization_spaces</c> from tokenizer_config.json; off when the file does not say.</summary>
     public static bool CleanUpSpaces(string folder)
     {

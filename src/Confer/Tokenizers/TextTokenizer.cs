@@ -124,6 +124,9 @@ public sealed class TextTokenizer
     public IReadOnlyList<string> Pieces(IEnumerable<int> ids) => ids.Select(id => _backend.Decode([id], skipSpecialTokens: false)).ToList();
 
     /// <summary>The id of a token string, or null when it is not in the vocabulary (e.g. to find a stop token).</summary>
+    /// <summary>Every token of the vocabulary with its id.</summary>
+    internal IReadOnlyDictionary<string, int> Vocabulary => _backend.Vocabulary;
+
     public int? TokenToId(string token) => _backend.Vocabulary.TryGetValue(token, out int id) ? id : null;
 
     /// <summary>
@@ -177,7 +180,7 @@ public sealed class TextTokenizer
         if (File.Exists(P("tokenizer.model"))) return new SentencePieceBackend(P("tokenizer.model"));
         if (File.Exists(P("vocab.json")) && File.Exists(P("merges.txt"))) return new ByteLevelBpeBackend(P("vocab.json"), P("merges.txt"));
         if (File.Exists(P("encoder.json")) && File.Exists(P("vocab.bpe"))) return new ByteLevelBpeBackend(P("encoder.json"), P("vocab.bpe"));
-        if (File.Exists(P("vocab.txt"))) return new WordPieceBackend(P("vocab.txt"), SpecialTokenConfig.LowerCase(folder));
+        if (File.Exists(P("vocab.txt"))) return new WordPieceBackend(P("vocab.txt"), SpecialTokenConfig.LowerCase(folder), SpecialTokenConfig.StripAccents(folder), SpecialTokenConfig.SplitCjk(folder));
         throw new FileNotFoundException(
             $"No tokenizer in '{folder}': expected tokenizer.json (byte-level BPE), tokenizer.model (SentencePiece BPE), vocab.json + merges.txt or encoder.json + vocab.bpe (GPT-2 BPE), or vocab.txt (BERT WordPiece).");
     }

@@ -60,6 +60,34 @@ public sealed class TextTokenizerTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => tok.Encode("x", addBos: true));
     }
 
+    /// <summary>
+    /// transformers' BasicTokenizer splits off every ASCII symbol as punctuation and keeps non-ASCII symbols inside the
+    /// word; Microsoft.ML.Tokenizers' default BERT pre-tokenizer dropped <c>+ = &lt; &gt; ^ ~ | $</c> and <c>×</c>. The
+    /// expected pieces are read off vocab.txt by hand.
+    /// </summary>
+    [Fact]
+    public void BertKeepsSymbolsAsTransformersDoes()
+    {
+        var tok = Bert.Value;
+        var vocab = File.ReadAllLines(SharedDataPath.Of("tokenizers", "bert-base-uncased", "vocab.txt"));
+        string[] expected = ["18", "+", "17", "=", "35", ";", "a", "<", "b", ">", "c", "^", "~", "|", "$", "4", "3", "##×", "##4", "[SEP]", "中", "文"];
+        Assert.Equal(expected, tok.Encode("18 + 17 = 35; a<b>c ^ ~ | $4 3×4 [SEP] 中文").Select(id => vocab[id]).ToArray());
+        // Uncased: accents stripped as unicodedata's NFD + drop Mn does ("Ménière" → "meniere"), not read as [UNK].
+        Assert.Equal(["cafe", "naive", "resume"], tok.Encode("Café naïve RÉSUMÉ").Select(id => vocab[id]).ToArray());
+    }
+
+    /// <summary>Accent stripping against values from Python's unicodedata (NFD, drop category Mn), written out by hand.</summary>
+    [Theory]
+    [InlineData("é", "e")]
+    [InlineData("Ångström", "Angstrom")]
+    [InlineData("e\u0301", "e")]
+    [InlineData("ǖ", "u")]
+    [InlineData("ﬁ", "ﬁ")]
+    [InlineData("한", "\u1112\u1161\u11AB")]
+    [InlineData("가", "\u1100\u1161")]
+    [InlineData("ά", "α")]
+    public void StripAccentsMatchesUnicodedata(string input, string expected) => Assert.Equal(expected, BertBasicTokenizer.StripAccents(input));
+
     [Fact]
     public void BertPairsGetSegmentIdsAndLongestFirstTruncation()
     {
