@@ -16,7 +16,7 @@ internal static class FedCotSuiteCommand
         var test = new Option<int>("--test") { Description = "test questions per family", DefaultValueFactory = _ => 80 };
         var seed = new Option<int>("--seed") { Description = "suite seed", DefaultValueFactory = _ => ArithmeticSuite.DefaultSeed };
         var corpus = new Option<int>("--corpus") { Description = "pre-training problems per family in actor_corpus.txt and encoder_corpus.txt (0 = none)", DefaultValueFactory = _ => 0 };
-        var command = new Command("suite", "Write the built-in arithmetic suite (GSM8K format per family) and, with --corpus, the pre-training corpora of the shipped actor and encoder.")
+        var command = new Command("suite", "Write the built-in arithmetic suite (GSM8K format per family) and, with --corpus, the pre-training corpora of the shipped actor and encoder, and the encoder's digit-level WordPiece vocabulary.")
         {
             output, train, test, seed, corpus,
         };
@@ -34,6 +34,11 @@ internal static class FedCotSuiteCommand
                     ArithmeticSuite.WriteCorpus(ArithmeticSuite.Corpus(purpose, perFamily), path);
                     System.Console.WriteLine($"corpus: {perFamily} problems per family → {path}");
                 }
+                var vocabFolder = Path.Combine(folder, "encoder_tokenizer");
+                var texts = ArithmeticSuite.Corpus("encoder", perFamily).Select(p => p.Question + " " + p.Solution)
+                    .Concat(suite.Datasets.SelectMany(d => d.Train.Concat(d.Test)).Select(r => r.Question + " " + r.Rationale));
+                DigitWordPieceVocabulary.Write(texts, vocabFolder);
+                System.Console.WriteLine($"encoder vocabulary (numbers split into digits) → {Path.Combine(vocabFolder, "vocab.txt")}");
             }
             return 0;
         });

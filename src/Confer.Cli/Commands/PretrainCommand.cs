@@ -8,6 +8,8 @@ using Confer.Models.Llama;
 using Confer.Tokenizers;
 using Confer.Training;
 using Confer.Training.MaskedLM;
+using Confer.Training.ReplacedTokens;
+using Confer.Configuration;
 using static TorchSharp.torch;
 using Confer.Runtime;
 
@@ -36,19 +38,28 @@ internal static class PretrainCommand
         var lr = new Option<double?>("--lr") { Description = "peak learning rate (cosine schedule); default 3e-3 for llama, 1e-3 for bert" };
         var archOption = new Option<string>("--arch") { DefaultValueFactory = _ => "llama", Description = "llama: decoder, causal LM; bert: encoder, masked LM (needs a WordPiece vocab.txt tokenizer)" };
         archOption.AcceptOnlyFromAmong("llama", "bert");
+        var objective = new Option<string>("--objective") { DefaultValueFactory = _ => "mlm", Description = "bert only: mlm (masked LM) or rtd (ELECTRA-style replaced-token detection; replacements keep the token's kind, a digit for a digit)" };
+        objective.AcceptOnlyFromAmong("mlm", "rtd");
+        var init = new Option<string?>("--init") { Description = "bert only: start from this BERT folder's encoder (its config.json sets the shape; do not pass --hidden/--layers/--heads/--ffn)" };
         var holdout = new Option<double>("--holdout") { DefaultValueFactory = _ => 0.02, Description = "fraction of blocks held out for validation loss" };
         var seed = CommonOptions.Seed();
         var command = new Command("pretrain", "Train a small base model from scratch on text (causal LM; masked LM for --arch bert).")
         {
-            archOption, text, tokenizer, output, hidden, layers, heads, kvHeads, ffn, block, steps, batch, lr, holdout, seed,
+            archOption, objective, init, text, tokenizer, output, hidden, layers, heads, kvHeads, ffn, block, steps, batch, lr, holdout, seed,
         };
         command.SetAction(parse =>
         {
             var arch = parse.GetValue(archOption)!;
+            var initFolder = parse.GetValue(init);
+            if (arch != "bert" && (initFolder is not null || parse.GetValue(objective) != "mlm"))
+                throw new ConfigException("pretrain: --objective and --init apply to --arch bert only.");
+            if (initFolder is not null && new Option[] { hidden, layers, heads, ffn }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } shape)
+                throw new ConfigException($"pretrain: {shape.Name} conflicts with --init (the model's shape comes from '{initFolder}/config.json'); leave it out.");
             var run = new PretrainRun(parse.GetValue(text)!, parse.GetValue(tokenizer)!, parse.GetValue(output)!, parse.GetValue(hidden), parse.GetValue(layers),
                 parse.GetValue(heads), parse.GetValue(kvHeads), parse.GetValue(ffn), parse.GetValue(block), parse.GetValue(steps), parse.GetValue(batch),
                 parse.GetValue(lr) ?? (arch == "bert" ? 1e-3 : 3e-3), parse.GetValue(holdout), parse.GetValue(seed));
-            return arch == "bert" ? PretrainBert(run) : PretrainLlama(run);
+            if (arch != "bert") return PretrainLlama(run);
+            return parse.GetValue(objective) == "rtd" ? PretrainBertReplacedTokens(run, initFolder) : PretrainBert(run, initFolder);
         });
         return command;
     }
@@ -87,7 +98,7 @@ internal static class PretrainCommand
     }
 
     /// <summary>BERT encoder with masked LM: [CLS] … [SEP] blocks, 15% of tokens masked BERT's way, tied decoder.</summary>
-    private static int PretrainBert(PretrainRun run)
+    private static int PretrainBert(PretrainRun run, string? initFolder)
     {
         var tok = TextTokenizer.FromPretrained(run.Tokenizer);
         var masking = MaskingOptions.FromTokenizer(tok);
@@ -96,14 +107,9 @@ internal static class PretrainCommand
         var (train, validation) = Split(blocks, run.Holdout, run.Seed);
         System.Console.WriteLine($"pretrain (bert, masked LM): {documents.Count} documents, {blocks.Count} blocks of {run.BlockSize} tokens ({train.Count} train, {validation.Count} validation)");
 
-        var config = new BertConfig
-        {
-            Architectures = ["BertForMaskedLM"], VocabSize = tok.VocabSize, HiddenSize = run.Hidden, NumHiddenLayers = run.Layers,
-            NumAttentionHeads = run.Heads, IntermediateSize = run.Ffn, MaxPositionEmbeddings = Math.Max(512, run.BlockSize),
-            PadTokenId = tok.PadId ?? 0,
-        };
         manual_seed(run.Seed);
-        using var model = new BertForMaskedLM(config);
+        using var model = initFolder is null ? new BertForMaskedLM(NewBertConfig(run, tok)) : BertForMaskedLM.FromPretrained(initFolder);
+        CheckVocabulary(model.Config, tok, initFolder);
         var options = Options(run, tok);
         var before = MaskedLMEvaluator.EvaluateLoss(model, validation, masking, 16, run.Seed);
         var result = new TrainingProgressView("pretrain").Run(options.MaxSteps, report => new MaskedLMTrainer(options, masking).Train(model, train, report));
@@ -114,6 +120,51 @@ internal static class PretrainCommand
         model.SavePretrained(run.Output);
         WriteFolderExtras(run, documents.Count, blocks.Count, result, before, after, "validation masked-LM loss");
         return 0;
+    }
+
+    /// <summary>
+    /// BERT with ELECTRA's replaced-token-detection objective (<see cref="ReplacedTokenTrainer"/>), from scratch or from
+    /// an encoder (typically a masked-LM checkpoint, as ELECTRA's discriminator shares its embeddings with a masked-LM
+    /// generator). Writes a plain BERT encoder folder.
+    /// </summary>
+    private static int PretrainBertReplacedTokens(PretrainRun run, string? initFolder)
+    {
+        var tok = TextTokenizer.FromPretrained(run.Tokenizer);
+        var documents = run.Text.SelectMany(TextCorpus.Read).ToList();
+        var blocks = new MaskedLMBlockEncoder(tok, run.BlockSize).Encode(documents);
+        var (train, validation) = Split(blocks, run.Holdout, run.Seed);
+        System.Console.WriteLine($"pretrain (bert, replaced-token detection): {documents.Count} documents, {blocks.Count} blocks of {run.BlockSize} tokens ({train.Count} train, {validation.Count} validation)");
+        manual_seed(run.Seed);
+        using var model = initFolder is null ? new BertForReplacedTokenDetection(NewBertConfig(run, tok)) : BertForReplacedTokenDetection.FromEncoder(initFolder);
+        CheckVocabulary(model.Config, tok, initFolder);
+        var trainer = new ReplacedTokenTrainer(Options(run, tok), tok);
+        var before = trainer.Evaluate(model, validation, 16, run.Seed);
+        var result = new TrainingProgressView("pretrain").Run(trainer.Options.MaxSteps, report => trainer.Train(model, train, report));
+        var after = trainer.Evaluate(model, validation, 16, run.Seed);
+        System.Console.WriteLine($"pretrain: {result.Steps} steps, {result.Tokens} tokens in {result.Seconds:F0} s ({result.Tokens / result.Seconds:F0} tok/s); " +
+            $"validation replaced-token loss {before.Loss:F3} → {after.Loss:F3}, accuracy {before.Accuracy:P1} → {after.Accuracy:P1}");
+        model.SavePretrained(run.Output);
+        TokenizerFiles.CopyTo(run.Tokenizer, run.Output);
+        AtomicFile.WriteAllText(Path.Combine(run.Output, "PRETRAIN.md"),
+            $"# How this model was made\n\n```\n./confer {string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote))}\n```\n\n" +
+            $"- documents: {documents.Count}; blocks: {blocks.Count} × {run.BlockSize} tokens; steps: {result.Steps}; tokens seen: {result.Tokens}\n" +
+            $"- validation replaced-token BCE: {before.Loss:F4} before, {after.Loss:F4} after; per-token accuracy {before.Accuracy:P2} → {after.Accuracy:P2} " +
+            $"({ReplacedTokenTrainer.DefaultProbability:P0} of tokens replaced)\n" +
+            $"- wall time: {result.Seconds:F0} s on {Environment.ProcessorCount} cores\n");
+        return 0;
+    }
+
+    private static BertConfig NewBertConfig(PretrainRun run, TextTokenizer tok) => new()
+    {
+        Architectures = ["BertForMaskedLM"], VocabSize = tok.VocabSize, HiddenSize = run.Hidden, NumHiddenLayers = run.Layers,
+        NumAttentionHeads = run.Heads, IntermediateSize = run.Ffn, MaxPositionEmbeddings = Math.Max(512, run.BlockSize),
+        PadTokenId = tok.PadId ?? 0,
+    };
+
+    private static void CheckVocabulary(BertConfig config, TextTokenizer tok, string? initFolder)
+    {
+        if (config.VocabSize != tok.VocabSize)
+            throw new ConfigException($"pretrain: --init '{initFolder}' has vocab_size {config.VocabSize}, the --tokenizer has {tok.VocabSize} tokens; use the tokenizer the model was made with.");
     }
 
     private static TrainerOptions Options(PretrainRun run, TextTokenizer tok) => new()
