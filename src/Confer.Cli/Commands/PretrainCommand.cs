@@ -144,13 +144,9 @@ internal static class PretrainCommand
         System.Console.WriteLine($"pretrain: {result.Steps} steps, {result.Tokens} tokens in {result.Seconds:F0} s ({result.Tokens / result.Seconds:F0} tok/s); " +
             $"validation replaced-token loss {before.Loss:F3} → {after.Loss:F3}, accuracy {before.Accuracy:P1} → {after.Accuracy:P1}");
         model.SavePretrained(run.Output);
-        TokenizerFiles.CopyTo(run.Tokenizer, run.Output);
-        AtomicFile.WriteAllText(Path.Combine(run.Output, "PRETRAIN.md"),
-            $"# How this model was made\n\n```\n./confer {string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote))}\n```\n\n" +
-            $"- documents: {documents.Count}; blocks: {blocks.Count} × {run.BlockSize} tokens; steps: {result.Steps}; tokens seen: {result.Tokens}\n" +
-            $"- validation replaced-token BCE: {before.Loss:F4} before, {after.Loss:F4} after; per-token accuracy {before.Accuracy:P2} → {after.Accuracy:P2} " +
-            $"({ReplacedTokenTrainer.DefaultProbability:P0} of tokens replaced)\n" +
-            $"- wall time: {result.Seconds:F0} s on {Environment.ProcessorCount} cores\n");
+        WriteFolderExtras(run, documents.Count, blocks.Count, result,
+            $"validation replaced-token BCE: {before.Loss:F4} before, {after.Loss:F4} after; per-token accuracy {before.Accuracy:P2} → {after.Accuracy:P2} " +
+            $"({ReplacedTokenTrainer.DefaultProbability:P0} of tokens replaced)");
         return 0;
     }
 
@@ -175,13 +171,16 @@ internal static class PretrainCommand
     };
 
     /// <summary>Tokenizer files and PRETRAIN.md (the command that made the model and its before/after loss).</summary>
-    private static void WriteFolderExtras(PretrainRun run, int documents, int blocks, TrainResult result, LossReport before, LossReport after, string lossName)
+    private static void WriteFolderExtras(PretrainRun run, int documents, int blocks, TrainResult result, LossReport before, LossReport after, string lossName) =>
+        WriteFolderExtras(run, documents, blocks, result, $"{lossName}: {before.MeanLoss:F4} before, {after.MeanLoss:F4} after (perplexity {after.Perplexity:F2})");
+
+    private static void WriteFolderExtras(PretrainRun run, int documents, int blocks, TrainResult result, string lossLine)
     {
         TokenizerFiles.CopyTo(run.Tokenizer, run.Output);
         AtomicFile.WriteAllText(Path.Combine(run.Output, "PRETRAIN.md"),
             $"# How this model was made\n\n```\n./confer {string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Select(Quote))}\n```\n\n" +
             $"- documents: {documents}; blocks: {blocks} × {run.BlockSize} tokens; steps: {result.Steps}; tokens seen: {result.Tokens}\n" +
-            $"- {lossName}: {before.MeanLoss:F4} before, {after.MeanLoss:F4} after (perplexity {after.Perplexity:F2})\n" +
+            $"- {lossLine}\n" +
             $"- wall time: {result.Seconds:F0} s on {Environment.ProcessorCount} cores\n");
     }
 

@@ -21,7 +21,7 @@ public sealed class BertForMaskedLM : nn.Module<BertInput, Tensor>
         bert = new BertModel(config, device, addPoolingLayer: false);
         cls = new BertOnlyMLMHead(config, device);
         RegisterComponents();
-        InitializeWeights(config.InitializerRange, config.PadTokenId);
+        BertInitialization.Apply(this, bert, config.InitializerRange, config.PadTokenId);
     }
 
     public BertConfig Config => bert.Config;
@@ -73,18 +73,4 @@ public sealed class BertForMaskedLM : nn.Module<BertInput, Tensor>
         || key.StartsWith("bert.pooler.", StringComparison.Ordinal)
         || key.StartsWith("cls.seq_relationship.", StringComparison.Ordinal)
         || key.StartsWith("cls.predictions.decoder.", StringComparison.Ordinal);
-
-    private void InitializeWeights(double std, int padTokenId)
-    {
-        using var _ = no_grad();
-        foreach (var (name, p) in named_parameters())
-        {
-            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(1.0);
-            else if (p.dim() == 2) p.normal_(0, std);
-            else p.zero_(); // biases, including cls.predictions.bias
-        }
-        // HF zeroes the padding row of the word embeddings.
-        using var padRow = bert.WordEmbeddings.weight![padTokenId];
-        padRow.zero_();
-    }
 }

@@ -22,7 +22,7 @@ public sealed class BertForReplacedTokenDetection : nn.Module<BertInput, Tensor>
         bert = new BertModel(config, device, addPoolingLayer: false);
         discriminator_predictions = new DiscriminatorPredictions(config, device);
         RegisterComponents();
-        InitializeWeights(config.InitializerRange, config.PadTokenId);
+        BertInitialization.Apply(this, bert, config.InitializerRange, config.PadTokenId);
     }
 
     public BertConfig Config => bert.Config;
@@ -61,19 +61,6 @@ public sealed class BertForReplacedTokenDetection : nn.Module<BertInput, Tensor>
 
     /// <summary>Per-token "replaced" logits [batch, seq].</summary>
     public override Tensor forward(BertInput input) => discriminator_predictions.forward(bert.forward(input).LastHiddenState);
-
-    private void InitializeWeights(double std, int padTokenId)
-    {
-        using var _ = no_grad();
-        foreach (var (name, p) in named_parameters())
-        {
-            if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(1.0);
-            else if (p.dim() == 2) p.normal_(0, std);
-            else p.zero_();
-        }
-        using var padRow = bert.WordEmbeddings.weight![padTokenId];
-        padRow.zero_();
-    }
 
     /// <summary>HF ElectraDiscriminatorPredictions: dense, GELU, then one logit.</summary>
     private sealed class DiscriminatorPredictions : nn.Module<Tensor, Tensor>

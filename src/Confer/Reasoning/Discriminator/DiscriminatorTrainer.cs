@@ -70,7 +70,7 @@ public sealed class DiscriminatorTrainer
             model.train();
             var device = parameters[0].device;
             var total = TotalSteps(examples.Count);
-            return new OptimizerStepLoop(Options, parameters, optimizer).Run(PlanSteps(examples.Count, total), total,
+            return new OptimizerStepLoop(Options, parameters, optimizer).Run(ShuffledStepPlan.Steps(examples.Count, total, Options), total,
                 microBatches => Accumulate(model, examples, microBatches, device), progress, cancellationToken);
         }
         finally
@@ -96,21 +96,5 @@ public sealed class DiscriminatorTrainer
         }
         // One "target" per example: the loop's mean loss is then the mean BCE per candidate.
         return new StepStats(lossSum, tokens, count, count);
-    }
-
-    /// <summary>Each epoch shuffles the examples (SplitMix64 for the seed and epoch) and cuts micro-batches grouped into steps.</summary>
-    private IEnumerable<(int Epoch, IReadOnlyList<int[]> MicroBatches)> PlanSteps(int count, int totalSteps)
-    {
-        var planned = 0;
-        for (var epoch = 0; ; epoch++)
-        {
-            var order = Enumerable.Range(0, count).ToArray();
-            SplitMix64.ForEpoch(Options.Seed, epoch).Shuffle(order);
-            foreach (var step in order.Chunk(Options.MicroBatchSize).Chunk(Options.GradientAccumulationSteps))
-            {
-                yield return (epoch, step);
-                if (++planned == totalSteps) yield break;
-            }
-        }
     }
 }

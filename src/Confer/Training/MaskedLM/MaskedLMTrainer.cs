@@ -68,7 +68,7 @@ public sealed class MaskedLMTrainer
     {
         var device = parameters[0].device;
         var totalSteps = TotalSteps(blocks.Count);
-        return new OptimizerStepLoop(Options, parameters, optimizer).Run(PlanSteps(blocks.Count, totalSteps), totalSteps,
+        return new OptimizerStepLoop(Options, parameters, optimizer).Run(ShuffledStepPlan.Steps(blocks.Count, totalSteps, Options), totalSteps,
             microBatches => AccumulateGradients(model, masker, blocks, microBatches, device), progress, cancellationToken);
     }
 
@@ -92,24 +92,6 @@ public sealed class MaskedLMTrainer
             lossSum += summed.item<float>();
         }
         return new StepStats(lossSum, tokens, targets, examples);
-    }
-
-    /// <summary>Each epoch shuffles the block indices (SplitMix64 for the seed and epoch), cuts micro-batches and groups
-    /// them into steps; an epoch's last step may be short. Continues into further epochs until enough steps are planned.</summary>
-    private IEnumerable<(int Epoch, IReadOnlyList<int[]> MicroBatches)> PlanSteps(int blockCount, int totalSteps)
-    {
-        var planned = 0;
-        for (var epoch = 0; ; epoch++)
-        {
-            var order = Enumerable.Range(0, blockCount).ToArray();
-            SplitMix64.ForEpoch(Options.Seed, epoch).Shuffle(order);
-            var microBatches = order.Chunk(Options.MicroBatchSize).ToList();
-            foreach (var step in microBatches.Chunk(Options.GradientAccumulationSteps))
-            {
-                yield return (epoch, step);
-                if (++planned == totalSteps) yield break;
-            }
-        }
     }
 
     private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> parameters) => Options.CreateAdamW(parameters);

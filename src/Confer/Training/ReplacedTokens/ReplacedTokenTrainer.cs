@@ -52,7 +52,7 @@ public sealed class ReplacedTokenTrainer
             model.train();
             var device = parameters[0].device;
             var totalSteps = Options.TotalSteps(blocks.Count);
-            return new OptimizerStepLoop(Options, parameters, optimizer).Run(PlanSteps(blocks.Count, totalSteps), totalSteps,
+            return new OptimizerStepLoop(Options, parameters, optimizer).Run(ShuffledStepPlan.Steps(blocks.Count, totalSteps, Options), totalSteps,
                 microBatches => AccumulateGradients(model, replacer, blocks, microBatches, device), progress, cancellationToken);
         }
         finally
@@ -109,21 +109,5 @@ public sealed class ReplacedTokenTrainer
             lossSum += summed.item<float>();
         }
         return new StepStats(lossSum, tokens, targets, microBatches.Sum(m => m.Length));
-    }
-
-    /// <summary>The same epoch-shuffled plan as <see cref="MaskedLMTrainer"/>.</summary>
-    private IEnumerable<(int Epoch, IReadOnlyList<int[]> MicroBatches)> PlanSteps(int blockCount, int totalSteps)
-    {
-        var planned = 0;
-        for (var epoch = 0; ; epoch++)
-        {
-            var order = Enumerable.Range(0, blockCount).ToArray();
-            SplitMix64.ForEpoch(Options.Seed, epoch).Shuffle(order);
-            foreach (var step in order.Chunk(Options.MicroBatchSize).Chunk(Options.GradientAccumulationSteps))
-            {
-                yield return (epoch, step);
-                if (++planned == totalSteps) yield break;
-            }
-        }
     }
 }
