@@ -100,12 +100,8 @@ internal static class PretrainCommand
     /// <summary>BERT encoder with masked LM: [CLS] … [SEP] blocks, 15% of tokens masked BERT's way, tied decoder.</summary>
     private static int PretrainBert(PretrainRun run, string? initFolder)
     {
-        var tok = TextTokenizer.FromPretrained(run.Tokenizer);
+        var (tok, documents, blocks, train, validation) = BertBlocks(run, "masked LM");
         var masking = MaskingOptions.FromTokenizer(tok);
-        var documents = run.Text.SelectMany(TextCorpus.Read).ToList();
-        var blocks = new MaskedLMBlockEncoder(tok, run.BlockSize).Encode(documents);
-        var (train, validation) = Split(blocks, run.Holdout, run.Seed);
-        System.Console.WriteLine($"pretrain (bert, masked LM): {documents.Count} documents, {blocks.Count} blocks of {run.BlockSize} tokens ({train.Count} train, {validation.Count} validation)");
 
         manual_seed(run.Seed);
         using var model = initFolder is null ? new BertForMaskedLM(NewBertConfig(run, tok)) : BertForMaskedLM.FromPretrained(initFolder);
@@ -129,11 +125,7 @@ internal static class PretrainCommand
     /// </summary>
     private static int PretrainBertReplacedTokens(PretrainRun run, string? initFolder)
     {
-        var tok = TextTokenizer.FromPretrained(run.Tokenizer);
-        var documents = run.Text.SelectMany(TextCorpus.Read).ToList();
-        var blocks = new MaskedLMBlockEncoder(tok, run.BlockSize).Encode(documents);
-        var (train, validation) = Split(blocks, run.Holdout, run.Seed);
-        System.Console.WriteLine($"pretrain (bert, replaced-token detection): {documents.Count} documents, {blocks.Count} blocks of {run.BlockSize} tokens ({train.Count} train, {validation.Count} validation)");
+        var (tok, documents, blocks, train, validation) = BertBlocks(run, "replaced-token detection");
         manual_seed(run.Seed);
         using var model = initFolder is null ? new BertForReplacedTokenDetection(NewBertConfig(run, tok)) : BertForReplacedTokenDetection.FromEncoder(initFolder);
         CheckVocabulary(model.Config, tok, initFolder);
@@ -148,6 +140,17 @@ internal static class PretrainCommand
             $"validation replaced-token BCE: {before.Loss:F4} before, {after.Loss:F4} after; per-token accuracy {before.Accuracy:P2} → {after.Accuracy:P2} " +
             $"({ReplacedTokenTrainer.DefaultProbability:P0} of tokens replaced)");
         return 0;
+    }
+
+    /// <summary>The tokenizer, the corpus as [CLS] … [SEP] blocks and their train/validation split, reported on the console.</summary>
+    private static (TextTokenizer Tok, List<string> Documents, IReadOnlyList<int[]> Blocks, List<int[]> Train, List<int[]> Validation) BertBlocks(PretrainRun run, string objective)
+    {
+        var tok = TextTokenizer.FromPretrained(run.Tokenizer);
+        var documents = run.Text.SelectMany(TextCorpus.Read).ToList();
+        var blocks = new MaskedLMBlockEncoder(tok, run.BlockSize).Encode(documents);
+        var (train, validation) = Split(blocks, run.Holdout, run.Seed);
+        System.Console.WriteLine($"pretrain (bert, {objective}): {documents.Count} documents, {blocks.Count} blocks of {run.BlockSize} tokens ({train.Count} train, {validation.Count} validation)");
+        return (tok, documents, blocks, train, validation);
     }
 
     private static BertConfig NewBertConfig(PretrainRun run, TextTokenizer tok) => new()

@@ -22,6 +22,7 @@ internal sealed class BertBasicTokenizer(bool lowerCase, bool stripAccents, bool
     public List<string> Split(string text)
     {
         var words = new List<string>();
+        // NFC as transformers does; a no-op for non-ASCII under InvariantGlobalization (see the class summary).
         foreach (var raw in Clean(text).Normalize(NormalizationForm.FormC).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
         {
             if (neverSplit.Contains(raw))
@@ -51,16 +52,13 @@ internal sealed class BertBasicTokenizer(bool lowerCase, bool stripAccents, bool
     private string Clean(string text)
     {
         var s = new StringBuilder(text.Length + 8);
-        for (var i = 0; i < text.Length; i++)
+        // Runes, so characters outside the BMP (CJK extensions) are judged whole; an unpaired surrogate reads as U+FFFD and is dropped.
+        foreach (var r in text.EnumerateRunes())
         {
-            var c = text[i];
-            int cp = char.IsSurrogatePair(text, i) ? char.ConvertToUtf32(text, i) : c;
-            var units = cp > 0xFFFF ? 2 : 1;
-            if (cp == 0 || cp == 0xFFFD || IsControl(c)) { i += units - 1; continue; }
-            if (IsWhitespace(c)) s.Append(' ');
-            else if (splitCjk && IsCjk(cp)) s.Append(' ').Append(text, i, units).Append(' ');
-            else s.Append(text, i, units);
-            i += units - 1;
+            if (r.Value is 0 or 0xFFFD || IsControl(r)) continue;
+            if (IsWhitespace(r)) s.Append(' ');
+            else if (splitCjk && IsCjk(r.Value)) s.Append(' ').Append(r.ToString()).Append(' ');
+            else s.Append(r.ToString());
         }
         return s.ToString();
     }
@@ -69,19 +67,17 @@ internal sealed class BertBasicTokenizer(bool lowerCase, bool stripAccents, bool
     internal static string StripAccents(string word)
     {
         var s = new StringBuilder(word.Length);
-        for (var i = 0; i < word.Length; i += char.IsSurrogatePair(word, i) ? 2 : 1)
+        foreach (var r in word.EnumerateRunes())
         {
-            var pair = char.IsSurrogatePair(word, i);
-            int cp = pair ? char.ConvertToUtf32(word, i) : word[i];
-            if (cp is >= HangulFirst and <= HangulLast)
+            if (r.Value is >= HangulFirst and <= HangulLast)
             {
                 // Unicode §3.12: a syllable is L V (T) jamo; none of them is Mn.
-                var index = cp - HangulFirst;
+                var index = r.Value - HangulFirst;
                 s.Append((char)(0x1100 + index / 588)).Append((char)(0x1161 + index % 588 / 28));
                 if (index % 28 != 0) s.Append((char)(0x11A7 + index % 28));
             }
-            else if (StripTable.Value.TryGetValue(cp, out var replacement)) s.Append(replacement);
-            else if (CharUnicodeInfo.GetUnicodeCategory(cp) != UnicodeCategory.NonSpacingMark) s.Append(word, i, pair ? 2 : 1);
+            else if (StripTable.Value.TryGetValue(r.Value, out var replacement)) s.Append(replacement);
+            else if (Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark) s.Append(r.ToString());
         }
         return s.ToString();
     }
@@ -105,13 +101,13 @@ internal sealed class BertBasicTokenizer(bool lowerCase, bool stripAccents, bool
     });
 
     /// <summary>HF <c>_is_whitespace</c>: space, tab, newline, carriage return, or category Zs.</summary>
-    private static bool IsWhitespace(char c) =>
-        c is ' ' or '\t' or '\n' or '\r' || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.SpaceSeparator;
+    private static bool IsWhitespace(Rune r) =>
+        r.Value is ' ' or '\t' or '\n' or '\r' || Rune.GetUnicodeCategory(r) == UnicodeCategory.SpaceSeparator;
 
     /// <summary>HF <c>_is_control</c>: categories Cc and Cf, except tab, newline and carriage return (whitespace).</summary>
-    private static bool IsControl(char c) =>
-        c is not ('\t' or '\n' or '\r')
-        && CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format;
+    private static bool IsControl(Rune r) =>
+        r.Value is not ('\t' or '\n' or '\r')
+        && Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format;
 
     /// <summary>HF <c>_is_punctuation</c>: ASCII 33–47, 58–64, 91–96, 123–126, or any Unicode P* category.</summary>
     internal static bool IsPunctuation(char c) =>

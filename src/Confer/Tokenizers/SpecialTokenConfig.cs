@@ -37,33 +37,32 @@ internal static class SpecialTokenConfig
     }
 
     /// <summary>BERT folders may say <c>"do_lower_case": false</c> (cased models); uncased is the default.</summary>
-    public static bool LowerCase(string folder)
-    {
-        string path = Path.Combine(folder, "tokenizer_config.json");
-        return !File.Exists(path) || !TokenizerJsonFiles.Parse(path).TryGetProperty("do_lower_case", out var v) || v.ValueKind != JsonValueKind.False;
-    }
+    public static bool LowerCase(string folder) => ConfigFlag(folder, "do_lower_case") ?? true;
 
-    /// <summary>BERT's <c>strip_accents</c>: true or false when tokenizer_config.json says so; unset (or null) follows do_lower_case, as in transformers.</summary>
-    public static bool StripAccents(string folder)
-    {
-        string path = Path.Combine(folder, "tokenizer_config.json");
-        if (File.Exists(path) && TokenizerJsonFiles.Parse(path).TryGetProperty("strip_accents", out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False)
-            return v.ValueKind == JsonValueKind.True;
-        return LowerCase(folder);
-    }
+    /// <summary>BERT's <c>strip_accents</c>: unset (or null) follows do_lower_case, as in transformers.</summary>
+    public static bool StripAccents(string folder) => ConfigFlag(folder, "strip_accents") ?? LowerCase(folder);
 
     /// <summary>BERT's <c>tokenize_chinese_chars</c>: on unless tokenizer_config.json says false.</summary>
-    public static bool SplitCjk(string folder)
-    {
-        string path = Path.Combine(folder, "tokenizer_config.json");
-        return !File.Exists(path) || !TokenizerJsonFiles.Parse(path).TryGetProperty("tokenize_chinese_chars", out var v) || v.ValueKind != JsonValueKind.False;
-    }
+    public static bool SplitCjk(string folder) => ConfigFlag(folder, "tokenize_chinese_chars") ?? true;
 
     /// <summary>transformers' <c>clean_up_tokenization_spaces</c> from tokenizer_config.json; off when the file does not say.</summary>
-    public static bool CleanUpSpaces(string folder)
+    public static bool CleanUpSpaces(string folder) => ConfigFlag(folder, "clean_up_tokenization_spaces") ?? false;
+
+    /// <summary>
+    /// A true/false key of tokenizer_config.json; null when the file or the key is missing or the value is null. Any other
+    /// value is refused: a flag that changes tokenization must not be guessed.
+    /// </summary>
+    private static bool? ConfigFlag(string folder, string key)
     {
         string path = Path.Combine(folder, "tokenizer_config.json");
-        return File.Exists(path) && TokenizerJsonFiles.Parse(path).TryGetProperty("clean_up_tokenization_spaces", out var v) && v.ValueKind == JsonValueKind.True;
+        if (!File.Exists(path) || !TokenizerJsonFiles.Parse(path).TryGetProperty(key, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Null => null,
+            _ => throw new InvalidDataException($"{path}: \"{key}\" is {v.GetRawText()}; expected true, false or null."),
+        };
     }
 
     private static string? TokenText(JsonElement json, string key) =>

@@ -123,10 +123,10 @@ public sealed class TextTokenizer
     /// <summary>The text of each token on its own, special tokens included (what <c>confer tokenize</c> prints).</summary>
     public IReadOnlyList<string> Pieces(IEnumerable<int> ids) => ids.Select(id => _backend.Decode([id], skipSpecialTokens: false)).ToList();
 
-    /// <summary>The id of a token string, or null when it is not in the vocabulary (e.g. to find a stop token).</summary>
     /// <summary>Every token of the vocabulary with its id.</summary>
     internal IReadOnlyDictionary<string, int> Vocabulary => _backend.Vocabulary;
 
+    /// <summary>The id of a token string, or null when it is not in the vocabulary (e.g. to find a stop token).</summary>
     public int? TokenToId(string token) => _backend.Vocabulary.TryGetValue(token, out int id) ? id : null;
 
     /// <summary>

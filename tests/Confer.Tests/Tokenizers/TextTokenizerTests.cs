@@ -142,6 +142,20 @@ public sealed class TextTokenizerTests : IDisposable
     }
 
     [Fact]
+    public void BertTokenizerFlagsAreHonouredAndGarbageIsRefused()
+    {
+        File.Copy(SharedDataPath.Of("tokenizers", "bert-base-uncased", "vocab.txt"), _dir.File("vocab.txt"));
+        File.WriteAllText(_dir.File("tokenizer_config.json"), """{"do_lower_case": true, "strip_accents": false}""");
+        var vocab = File.ReadAllLines(_dir.File("vocab.txt"));
+        // Lower-cased but accents kept: "café" is not in the vocabulary, so WordPiece reads it as [UNK] (as transformers does).
+        Assert.Equal(["[UNK]"], TextTokenizer.FromPretrained(_dir.Path).Encode("Café").Select(id => vocab[id]).ToArray());
+
+        File.WriteAllText(_dir.File("tokenizer_config.json"), """{"strip_accents": "yes"}""");
+        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.FromPretrained(_dir.Path));
+        Assert.Contains("strip_accents", e.Message);
+    }
+
+    [Fact]
     public void FoldersWithoutATokenizerGiveClearErrors()
     {
         Assert.Throws<DirectoryNotFoundException>(() => TextTokenizer.FromPretrained(_dir.File("missing")));

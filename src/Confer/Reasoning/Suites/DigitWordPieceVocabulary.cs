@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
 using Confer.Runtime;
+using Confer.Tokenizers;
 
 namespace Confer.Reasoning.Suites;
 
@@ -26,18 +26,20 @@ public static class DigitWordPieceVocabulary
         ArgumentNullException.ThrowIfNull(texts);
         var words = new SortedSet<string>(StringComparer.Ordinal);
         var symbols = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var text in texts)
+        // The words BERT's tokenizer will hand WordPiece (uncased), so every one of them has its pieces here.
+        var basic = new BertBasicTokenizer(lowerCase: true, stripAccents: true, splitCjk: true, neverSplit: new HashSet<string>());
+        foreach (var word in texts.SelectMany(basic.Split))
         {
-            // Split the way BERT's basic tokenizer does before WordPiece: whitespace, then each punctuation or symbol
-            // character on its own; what remains are runs of letters and digits.
-            var run = new StringBuilder();
-            foreach (var c in text.ToLowerInvariant())
+            if (word.Length == 1 && BertBasicTokenizer.IsPunctuation(word[0])) symbols.Add(word);
+            else if (!word.Any(char.IsAsciiDigit)) words.Add(word);
+            else if (word.Any(char.IsLetter))
+                throw new InvalidOperationException($"The corpus token '{word}' mixes letters and digits; a digit-level vocabulary has no piece for its letters.");
+            else
             {
-                if (char.IsLetterOrDigit(c)) { run.Append(c); continue; }
-                Flush(run, words);
-                if (!char.IsWhiteSpace(c) && !char.IsControl(c)) symbols.Add(c.ToString());
+                // A number with a symbol inside (3×4): the symbol needs its piece, as a word start or a continuation.
+                for (var i = 0; i < word.Length; i++)
+                    if (!char.IsAsciiDigit(word[i])) symbols.Add(i == 0 ? word[i].ToString() : "##" + word[i]);
             }
-            Flush(run, words);
         }
         var digits = Enumerable.Range(0, 10).Select(d => d.ToString(CultureInfo.InvariantCulture)).ToList();
         var lines = new List<string>(Specials);
@@ -53,16 +55,5 @@ public static class DigitWordPieceVocabulary
     {
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAllText(Path.Combine(folder, "vocab.txt"), string.Join('\n', Build(texts)) + "\n");
-    }
-
-    /// <summary>A run of letters and digits: a word is kept whole, a run with a digit is left to the digit tokens.</summary>
-    private static void Flush(StringBuilder run, SortedSet<string> words)
-    {
-        if (run.Length == 0) return;
-        var token = run.ToString();
-        run.Clear();
-        if (!token.Any(char.IsDigit)) words.Add(token);
-        else if (token.Any(char.IsLetter))
-            throw new InvalidOperationException($"The corpus token '{token}' mixes letters and digits; a digit-level vocabulary has no piece for its letters.");
     }
 }
