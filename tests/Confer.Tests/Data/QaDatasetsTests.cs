@@ -58,6 +58,22 @@ public class QaDatasetsTests
     }
 
     [Fact]
+    public void MmluCsvReadsAStrayQuoteAsPythonsCsvModuleDoes()
+    {
+        // college_medicine_val.csv row 5 is an unquoted field ending in a stray quote. Python's csv module (the reader
+        // behind every MMLU loader) keeps it as a literal character; the values below are what csv.reader returns.
+        var folder = SharedDataPath.Of("mmlu-med", "data", "val");
+        var medicine = QaDatasets.LoadMmlu(Path.Combine(folder, "college_medicine_val.csv"));
+        Assert.Equal(22, medicine.Count);
+        Assert.Equal("Which of the following would be the most accurate definition of Nietzsche’s Will to Truth?\"", medicine[5].Question);
+        Assert.Equal(["An intrinsic desire to know the truth.", "Moral drive to act toward what is good.", "A subset of our ego that acts towards what is right.", "Our desire for love."],
+            medicine[5].Options!);
+        Assert.Equal("A", medicine[5].Answer);
+        Assert.Equal(123, Directory.GetFiles(folder, "*.csv").Sum(f => QaDatasets.LoadMmlu(f).Count));
+        Assert.Equal(30, Directory.GetFiles(SharedDataPath.Of("mmlu-med", "data", "dev"), "*.csv").Sum(f => QaDatasets.LoadMmlu(f).Count));
+    }
+
+    [Fact]
     public void BadQaRecordsNameFileRecordAndField()
     {
         using var medmcqa = new TempFile("""{"question": "q", "opa": "a", "opb": "b", "opc": "c", "opd": "d", "cop": 0}""", ".json");
