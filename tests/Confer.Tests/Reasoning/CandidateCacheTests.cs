@@ -46,6 +46,31 @@ public sealed class CandidateCacheTests : IDisposable
         Assert.Equal(first.SelectMany(q => q.Samples.Select(c => c.Text)), rebuilt.SelectMany(q => q.Samples.Select(c => c.Text)));
     }
 
+    [Fact]
+    public async Task A_question_the_actor_refuses_is_named_in_the_error()
+    {
+        var suite = ArithmeticSuite.Create(0, 4);
+        var questions = suite.Datasets[1].Test;
+        var refusing = new RefusingActor(questions[2].Question);
+        var generator = new CandidateGenerator(refusing, "refusing", new CandidateSampling(K: 2, MaxTokens: 8), suite.Prompt, new CandidateCache(_folder));
+        var e = await Assert.ThrowsAsync<ActorEndpointException>(() =>
+            generator.GetAsync("boxes", "test", questions, greedy: false, null, TestContext.Current.CancellationToken));
+        Assert.StartsWith("boxes test, question 3 of 4 (", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("characters of prompt): OpenAI endpoint http://x/v1/completions: answered 400 Bad Request: context too long.", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.Exists(_folder) ? Directory.GetFiles(_folder) : []); // a split that failed is not cached
+    }
+
+    /// <summary>Stands in for an endpoint that refuses the prompt holding <paramref name="question"/> (as a server refuses a prompt beyond its context).</summary>
+    private sealed class RefusingActor(string question) : IReasoningActor
+    {
+        public string Name => "refusing";
+
+        public Task<IReadOnlyList<string>> SampleAsync(string prompt, ActorSampling sampling, CancellationToken ct) =>
+            prompt.Contains(question, StringComparison.Ordinal)
+                ? throw new ActorEndpointException("OpenAI endpoint http://x/v1/completions: answered 400 Bad Request: context too long.")
+                : Task.FromResult<IReadOnlyList<string>>([.. Enumerable.Range(0, sampling.N).Select(i => $" {i}. The answer is {i}.")]);
+    }
+
     /// <summary>Stands in for the external LLM (an endpoint or a model): deterministic text from the request's seed, and a call count.</summary>
     private sealed class CountingActor : IReasoningActor
     {

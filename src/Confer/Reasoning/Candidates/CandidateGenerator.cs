@@ -34,12 +34,12 @@ public sealed class CandidateGenerator(IReasoningActor actor, string actorKey, C
             Log?.Invoke($"{dataset} {split}: {questions.Count} questions × {sampling.K} candidates from {cache.PathFor(key, questions)}");
             progress?.Report(questions.Count);
         }
-        var entries = cached ?? await GenerateAsync(dataset, questions, greedy, progress, ct).ConfigureAwait(false);
+        var entries = cached ?? await GenerateAsync(dataset, split, questions, greedy, progress, ct).ConfigureAwait(false);
         if (cached is null) cache.Save(key, questions, entries);
         return [.. questions.Select((q, i) => QuestionCandidates.Label(q, entries[i].Samples, entries[i].Greedy))];
     }
 
-    private async Task<IReadOnlyList<CandidateCache.Entry>> GenerateAsync(string dataset, IReadOnlyList<QaRecord> questions, bool greedy,
+    private async Task<IReadOnlyList<CandidateCache.Entry>> GenerateAsync(string dataset, string split, IReadOnlyList<QaRecord> questions, bool greedy,
         IProgress<int>? progress, CancellationToken ct)
     {
         var entries = new CandidateCache.Entry[questions.Count];
@@ -48,9 +48,18 @@ public sealed class CandidateGenerator(IReasoningActor actor, string actorKey, C
             async (i, token) =>
             {
                 var text = prompt.Format(questions[i]);
-                var samples = await Sample(text, sampling.For(dataset, i, prompt.Stop), token).ConfigureAwait(false);
-                var best = greedy ? (await Sample(text, sampling.Greedy(prompt.Stop), token).ConfigureAwait(false))[0] : null;
-                entries[i] = new CandidateCache.Entry(samples, best);
+                try
+                {
+                    var samples = await Sample(text, sampling.For(dataset, i, prompt.Stop), token).ConfigureAwait(false);
+                    var best = greedy ? (await Sample(text, sampling.Greedy(prompt.Stop), token).ConfigureAwait(false))[0] : null;
+                    entries[i] = new CandidateCache.Entry(samples, best);
+                }
+                catch (IOException e)
+                {
+                    // Name the question: an endpoint that refuses one (a prompt beyond its context, say) otherwise reads as
+                    // if the whole data set were refused. Finished splits stay cached, so a rerun resumes here.
+                    throw new ActorEndpointException($"{dataset} {split}, question {i + 1} of {questions.Count} ({text.Length} characters of prompt): {e.Message}", e);
+                }
                 progress?.Report(Interlocked.Increment(ref done));
             }).ConfigureAwait(false);
         return entries;
