@@ -57,7 +57,7 @@ public sealed class CandidateGenerator(IReasoningActor actor, string actorKey, C
                 catch (IOException e)
                 {
                     // Name the question: an endpoint that refuses one (a prompt beyond its context, say) otherwise reads as
-                    // if the whole data set were refused. Finished splits stay cached, so a rerun resumes here.
+                    // if the whole data set were refused. Finished splits stay cached, so a rerun starts again at this split.
                     throw new ActorEndpointException($"{dataset} {split}, question {i + 1} of {questions.Count} ({text.Length} characters of prompt): {e.Message}", e);
                 }
                 progress?.Report(Interlocked.Increment(ref done));
