@@ -30,18 +30,28 @@ internal static class ExperimentCommand
         var codecs = new Option<string[]>("--codec") { Description = "uplink codec chains to compare (repeatable; quote chains with '>')", AllowMultipleArgumentsPerToken = true };
         var downlinks = new Option<string[]>("--downlink-codec") { Description = "downlink codec chains (repeatable; default: the base's downlink_codec)", AllowMultipleArgumentsPerToken = true };
         var ranks = new Option<int[]>("--rank") { Description = "LoRA ranks (repeatable; default: the base's lora_r)", AllowMultipleArgumentsPerToken = true };
+        var methods = new Option<string[]>("--peft-method")
+        {
+            Description = "PEFT methods to compare: lora, prompt, adapter (repeatable; default: the base's peft_method, not a grid axis). " +
+                          "Ranks are LoRA's: prompt and adapter cells run at the first --rank only",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        methods.AcceptOnlyFromAmong("lora", "prompt", "adapter");
         var command = new Command("comm",
-            "One task under a grid of uplink codec × downlink codec × LoRA rank: bytes moved against final global test loss, with fp32 LoRA FedIT as the reference. " +
+            "One task under a grid of (PEFT method ×) uplink codec × downlink codec × LoRA rank: bytes moved against final global test loss, with fp32 LoRA FedIT as the reference. " +
             "Resumable: finished cells are skipped, an interrupted one continues.")
         {
-            config, set, name, codecs, downlinks, ranks,
+            config, set, name, codecs, downlinks, ranks, methods,
         };
         command.SetAction((parse, ct) =>
         {
             var overrides = parse.GetValue(set) ?? [];
             var baseSettings = Configuration.ConfigBinder.Bind<Federation.Simulation.SimulationSettings>(parse.GetValue(config), overrides);
+            // The method axis exists only when asked for, so the cell folders of grids run without it keep their names (and resume).
+            IReadOnlyList<GridAxis> methodAxis = parse.GetValue(methods) is { Length: > 0 } m ? [new GridAxis(CommExperiment.PeftKey, "peft", m)] : [];
             var grid = new ExperimentGrid(
             [
+                .. methodAxis,
                 new GridAxis(CommExperiment.UplinkKey, "up", parse.GetValue(codecs) is { Length: > 0 } c ? c : DefaultCodecs),
                 new GridAxis(CommExperiment.DownlinkKey, "down", parse.GetValue(downlinks) is { Length: > 0 } d ? d : [baseSettings.DownlinkCodec]),
                 new GridAxis(CommExperiment.RankKey, "r", parse.GetValue(ranks) is { Length: > 0 } r ? [.. r.Select(x => x.ToString(System.Globalization.CultureInfo.InvariantCulture))] : [baseSettings.LoraRank.ToString(System.Globalization.CultureInfo.InvariantCulture)]),

@@ -6,16 +6,18 @@ namespace Confer.Federation.Experiments;
 
 /// <summary>
 /// <c>confer experiment comm</c>: one task run under every cell of a grid (uplink codec × downlink codec × LoRA rank
-/// by default), each cell a simulation in its own run folder under <c>&lt;output&gt;/&lt;name&gt;/cells/</c>, then a
-/// table and a plot of the bytes each cell moved against its final global test loss, next to the reference: fp32
-/// LoRA FedIT (identity both ways at the base rank), which always runs. The cells' run folders, resuming and skipping
-/// are handled by <see cref="GridRuns"/>.
+/// by default, optionally × PEFT method), each cell a simulation in its own run folder under
+/// <c>&lt;output&gt;/&lt;name&gt;/cells/</c>, then a table and a plot of the bytes each cell moved against its final
+/// global test loss, next to the reference: fp32 LoRA FedIT (identity both ways, LoRA at the base rank), which always
+/// runs. The rank is LoRA's, so a soft prompt or adapter runs at the first rank value only (its other cells would
+/// repeat it). The cells' run folders, resuming and skipping are handled by <see cref="GridRuns"/>.
 /// </summary>
 public sealed class CommExperiment : IGridExperiment<CommRow>
 {
     public const string UplinkKey = "uplink_codec";
     public const string DownlinkKey = "downlink_codec";
     public const string RankKey = "lora_r";
+    public const string PeftKey = "peft_method";
 
     private readonly GridRuns _runs;
 
@@ -27,9 +29,16 @@ public sealed class CommExperiment : IGridExperiment<CommRow>
     {
         _runs = new GridRuns(configPath, overrides, name);
         Grid = grid;
-        var reference = grid.Cell(grid.Axes.ToDictionary(a => a.Key, a => a.Key is UplinkKey or DownlinkKey ? "identity" : _runs.BaseValue(a.Key), StringComparer.Ordinal));
+        var reference = grid.Cell(grid.Axes.ToDictionary(a => a.Key, a => a.Key switch
+        {
+            UplinkKey or DownlinkKey => "identity",
+            PeftKey => "lora",
+            _ => _runs.BaseValue(a.Key),
+        }, StringComparer.Ordinal));
         Reference = reference;
-        Cells = grid.Cells.Any(c => c.SameAs(reference)) ? [.. grid.Cells.OrderBy(c => c.SameAs(reference) ? 0 : 1)] : [reference, .. grid.Cells];
+        var firstRank = grid.Axes.FirstOrDefault(a => a.Key == RankKey)?.Values[0];
+        var cells = grid.Cells.Where(c => !grid.Axes.Any(a => a.Key == PeftKey) || firstRank is null || c[PeftKey] == "lora" || c[RankKey] == firstRank).ToList();
+        Cells = cells.Any(c => c.SameAs(reference)) ? [.. cells.OrderBy(c => c.SameAs(reference) ? 0 : 1)] : [reference, .. cells];
     }
 
     public string Folder => _runs.Folder;

@@ -36,7 +36,7 @@ public class RobustnessExperimentTests(SimulationEngineTests.ModelFolder model) 
         var experiment = Experiment();
         Assert.Equal(5, experiment.Clients);
         Assert.Equal(4, experiment.Cells.Count);
-        var rows = experiment.Cells.Select(c => experiment.Run(c, new NullProgress(), TestContext.Current.CancellationToken)).ToList();
+        var rows = experiment.Cells.Select(c => experiment.Run(c, new SilentRoundProgress(), TestContext.Current.CancellationToken)).ToList();
         Assert.Equal([("none", "none", 0), ("none", "median", 0), ("scale", "none", 1), ("scale", "median", 1)],
             rows.Select(r => (r.Attack, r.Defence, r.Attackers)));
         foreach (var r in rows)
@@ -68,7 +68,7 @@ public class RobustnessExperimentTests(SimulationEngineTests.ModelFolder model) 
         var stamps = rows.Select(r => File.GetLastWriteTimeUtc(Path.Combine(r.RunFolder, "metrics.jsonl"))).ToList();
         var again = Experiment();
         Assert.All(again.Cells, c => Assert.True(again.State(c).Finished));
-        var rerun = again.Cells.Select(c => again.Run(c, new NullProgress(), TestContext.Current.CancellationToken)).ToList();
+        var rerun = again.Cells.Select(c => again.Run(c, new SilentRoundProgress(), TestContext.Current.CancellationToken)).ToList();
         Assert.Equal(rows.Select(r => r.FinalLoss), rerun.Select(r => r.FinalLoss));
         Assert.Equal(stamps, rerun.Select(r => File.GetLastWriteTimeUtc(Path.Combine(r.RunFolder, "metrics.jsonl"))));
     }
@@ -92,6 +92,4 @@ public class RobustnessExperimentTests(SimulationEngineTests.ModelFolder model) 
         Assert.Contains("not between 0 and the 5 clients", tooMany.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "x")));
     }
-
-    private sealed class NullProgress : IRoundProgress;
 }

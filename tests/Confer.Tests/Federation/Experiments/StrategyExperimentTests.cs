@@ -33,7 +33,7 @@ public class StrategyExperimentTests : IClassFixture<SimulationEngineTests.Model
 
         var experiment = Experiment();
         Assert.Equal(8, experiment.Cells.Count);
-        var rows = experiment.Cells.Select(c => experiment.Run(c, new NullProgress(), TestContext.Current.CancellationToken)).ToList();
+        var rows = experiment.Cells.Select(c => experiment.Run(c, new SilentRoundProgress(), TestContext.Current.CancellationToken)).ToList();
 
         var refused = rows.Where(r => r.Refusal is not null).ToList();
         Assert.Equal(2, refused.Count); // fedavg with heterogeneous ranks, both seeds
@@ -55,7 +55,7 @@ public class StrategyExperimentTests : IClassFixture<SimulationEngineTests.Model
         var stamps = rows.Where(r => r.Refusal is null).Select(r => File.GetLastWriteTimeUtc(Path.Combine(r.RunFolder, "metrics.jsonl"))).ToList();
         var again = Experiment();
         Assert.All(again.Cells, c => Assert.True(again.State(c).Finished));
-        var rerun = again.Cells.Select(c => again.Run(c, new NullProgress(), TestContext.Current.CancellationToken)).ToList();
+        var rerun = again.Cells.Select(c => again.Run(c, new SilentRoundProgress(), TestContext.Current.CancellationToken)).ToList();
         Assert.Equal(rows.Select(r => r.FinalLoss), rerun.Select(r => r.FinalLoss));
         Assert.Equal(stamps, rerun.Where(r => r.Refusal is null).Select(r => File.GetLastWriteTimeUtc(Path.Combine(r.RunFolder, "metrics.jsonl"))));
     }
@@ -79,6 +79,4 @@ public class StrategyExperimentTests : IClassFixture<SimulationEngineTests.Model
             new GridAxis("seed", "seed", [.. losses.Select((_, i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture))])]);
         return new StrategySummary(strategy, "[]", [.. grid.Cells.Zip(losses, (c, l) => new StrategyRow(c, "", l, 1, 10, 10, 1, null))]);
     }
-
-    private sealed class NullProgress : IRoundProgress;
 }
