@@ -36,8 +36,11 @@ public sealed class CommExperiment : IGridExperiment<CommRow>
             _ => _runs.BaseValue(a.Key),
         }, StringComparer.Ordinal));
         Reference = reference;
+        // The rank is LoRA's: a soft prompt or an adapter at any rank but the first would repeat its first-rank cell.
+        var comparesMethods = grid.Axes.Any(a => a.Key == PeftKey);
         var firstRank = grid.Axes.FirstOrDefault(a => a.Key == RankKey)?.Values[0];
-        var cells = grid.Cells.Where(c => !grid.Axes.Any(a => a.Key == PeftKey) || firstRank is null || c[PeftKey] == "lora" || c[RankKey] == firstRank).ToList();
+        bool Repeats(GridCell c) => comparesMethods && firstRank is not null && c[PeftKey] != "lora" && c[RankKey] != firstRank;
+        var cells = grid.Cells.Where(c => !Repeats(c)).ToList();
         Cells = cells.Any(c => c.SameAs(reference)) ? [.. cells.OrderBy(c => c.SameAs(reference) ? 0 : 1)] : [reference, .. cells];
     }
 

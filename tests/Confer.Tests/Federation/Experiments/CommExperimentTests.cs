@@ -1,7 +1,4 @@
-using Confer.Configuration;
 using Confer.Federation.Experiments;
-using Confer.Federation.Rounds;
-using Confer.Federation.Simulation;
 using Confer.Peft;
 using Confer.Tests.Federation.Simulation;
 
@@ -21,15 +18,7 @@ public class CommExperimentTests : IClassFixture<SimulationEngineTests.ModelFold
     public void A_grid_over_peft_methods_runs_each_method_with_each_codec_and_ranks_only_for_lora()
     {
         using var dir = new TempDir();
-        var config = Path.Combine(dir.Path, "base.yaml");
-        File.WriteAllText(config, ConfigBinder.ToYaml(new SimulationSettings
-        {
-            Name = "base", Output = dir.Path, Model = _model.Path, Rounds = 1,
-            Data = SharedDataPath.Of("dolly-15k", "shepherd-10clients"),
-            TestData = SharedDataPath.Of("dolly-15k", "shepherd-10clients", "global_test.json"),
-            MaxClientRecords = 16, LocalTestFraction = 0, Fraction = 0.2, LocalSteps = 2, MicroBatchSize = 4,
-            CutoffLen = 128, LearningRate = 5e-3, LoraRank = 4, LoraAlpha = 8, EvalBatchSize = 16, PromptTokens = 4, AdapterSize = 4,
-        }));
+        var config = TinyBaseExperiment.Write(dir.Path, _model.Path, s => { s.PromptTokens = 4; s.AdapterSize = 4; });
         var grid = new ExperimentGrid(
         [
             new GridAxis(CommExperiment.PeftKey, "peft", ["lora", "prompt", "adapter"]),

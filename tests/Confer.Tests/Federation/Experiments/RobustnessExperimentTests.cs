@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Confer.Configuration;
 using Confer.Federation.Experiments;
 using Confer.Federation.Reporting;
-using Confer.Federation.Rounds;
 using Confer.Federation.Simulation;
 using Confer.Tests.Data;
 using Confer.Tests.Federation.Simulation;

@@ -1,7 +1,4 @@
-using Confer.Configuration;
 using Confer.Federation.Experiments;
-using Confer.Federation.Rounds;
-using Confer.Federation.Simulation;
 using Confer.Tests.Federation.Simulation;
 
 namespace Confer.Tests.Federation.Experiments;
@@ -20,15 +17,7 @@ public class StrategyExperimentTests : IClassFixture<SimulationEngineTests.Model
     public void AGridRunsEveryCellOnceTabulatesMeanAndStdAndSkipsFinishedCellsOnRerun()
     {
         using var dir = new TempDir();
-        var config = Path.Combine(dir.Path, "base.yaml");
-        File.WriteAllText(config, ConfigBinder.ToYaml(new SimulationSettings
-        {
-            Name = "base", Output = dir.Path, Model = _model.Path, Rounds = 1,
-            Data = SharedDataPath.Of("dolly-15k", "shepherd-10clients"),
-            TestData = SharedDataPath.Of("dolly-15k", "shepherd-10clients", "global_test.json"),
-            MaxClientRecords = 16, LocalTestFraction = 0, Fraction = 0.2, LocalSteps = 2, MicroBatchSize = 4,
-            CutoffLen = 128, LearningRate = 5e-3, LoraRank = 4, LoraAlpha = 8, EvalBatchSize = 16,
-        }));
+        var config = TinyBaseExperiment.Write(dir.Path, _model.Path);
         StrategyExperiment Experiment() => new(config, [], ["fedavg", "flora"], ["[]", "[2, 4]"], [1, 2], "grid");
 
         var experiment = Experiment();
