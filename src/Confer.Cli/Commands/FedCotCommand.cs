@@ -24,7 +24,7 @@ internal static class FedCotCommand
             "FedCoT: K chains of thought per question from a local LLM, a federated discriminator (LoRA stacked with FLoRA, head averaged) picks the best; "
             + "prints and writes the table against greedy CoT, self-consistency, local discriminators, Fed-SFT and pass@K.")
         {
-            config, set, suite, seed, listKeys, FedCotSuiteCommand.Create(),
+            config, set, suite, seed, listKeys, FedCotSuiteCommand.Create(), FedCotDeploymentCommands.Server(), FedCotDeploymentCommands.Client(),
         };
         command.SetAction((parse, ct) =>
         {

@@ -8,6 +8,22 @@ namespace Confer.Data;
 /// </summary>
 public static class QaDatasets
 {
+    /// <summary>The published formats <see cref="Load"/> reads, by the name a config gives them.</summary>
+    public static IReadOnlyList<string> Formats { get; } = ["gsm8k", "pubmedqa", "bioasq", "mmlu", "medmcqa", "medqa"];
+
+    /// <summary>Reads <paramref name="path"/> in the published <paramref name="format"/> (one of <see cref="Formats"/>).</summary>
+    /// <exception cref="ArgumentException">The format is not one of <see cref="Formats"/>.</exception>
+    public static IReadOnlyList<QaRecord> Load(string format, string path) => format switch
+    {
+        "gsm8k" => LoadGsm8k(path),
+        "pubmedqa" => LoadPubMedQa(path),
+        "bioasq" => LoadBioAsqYesNo(path),
+        "mmlu" => LoadMmlu(path),
+        "medmcqa" => LoadMedMcqa(path),
+        "medqa" => LoadMedQa(path),
+        _ => throw new ArgumentException($"unknown QA format '{format}' (valid: {string.Join(", ", Formats)}).", nameof(format)),
+    };
+
     /// <summary>GSM8K JSON Lines (<c>question</c>, <c>answer</c>): the gold number follows the last <c>####</c>
     /// (thousands separators removed); the worked solution before it becomes <see cref="QaRecord.Rationale"/>.</summary>
     public static IReadOnlyList<QaRecord> LoadGsm8k(string path) =>

@@ -1,10 +1,8 @@
 using Confer.Configuration;
-using Confer.Data;
 using Confer.Federation.Clients;
 using Confer.Federation.Messages;
 using Confer.Federation.Simulation;
 using Confer.Models;
-using Confer.Tokenizers;
 using Confer.Transport;
 using Confer.Transport.Protocol;
 using Grpc.Core;
@@ -23,12 +21,17 @@ namespace Confer.Federation.Deployment;
 public sealed class DeployedClient : IDisposable
 {
     private readonly ClientSettings _settings;
+    private readonly IClientSite _site;
     private readonly ILogger _log;
     private Session? _session;
 
-    public DeployedClient(ClientSettings settings, ILogger log)
+    /// <param name="settings">This client's keys.</param>
+    /// <param name="site">What this client trains (instruction tuning, a FedCoT discriminator …); the server must run the same kind.</param>
+    /// <param name="log">Client log.</param>
+    public DeployedClient(ClientSettings settings, IClientSite site, ILogger log)
     {
         _settings = settings;
+        _site = site;
         _log = log;
     }
 
@@ -53,7 +56,11 @@ public sealed class DeployedClient : IDisposable
                 }, deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: ct);
                 unreachableSince = null;
                 backoff = TimeSpan.FromSeconds(1);
-                var (session, examples) = Prepare(join);
+                var kind = DeployedRun.KindOf(join.RunKind);
+                if (kind != _site.RunKind)
+                    throw new ConfigException($"the server runs a '{kind}' run and this client trains '{_site.RunKind}'; join it with the client command of that kind " +
+                                              $"(`confer client` for {DeployedRun.InstructionTuningKind}, `confer fedcot client` for a FedCoT discriminator).");
+                var (session, examples) = Prepare(join, ct);
                 _log.LogInformation("Joined as {Client}; {Examples} local training examples", join.ClientId, examples);
                 await ServeAsync(server, session, join.HeartbeatSeconds, ct).ConfigureAwait(false);
                 return 0;
@@ -233,23 +240,16 @@ public sealed class DeployedClient : IDisposable
     }
 
     /// <summary>Builds (once per run recipe) the model, data and trainer this client uses.</summary>
-    private (Session Session, int TrainingExamples) Prepare(JoinReply join)
+    private (Session Session, int TrainingExamples) Prepare(JoinReply join, CancellationToken ct)
     {
         if (_session is { } s && s.RunYaml == join.RunConfigYaml && s.ClientId == join.ClientId) return (s, s.TrainingExamples);
         _session?.Dispose();
-        var run = ConfigBinder.BindText<SimulationSettings>(join.RunConfigYaml, "the server's run config");
-        var tokenizer = TextTokenizer.FromPretrained(_settings.Model);
-        var encoder = new ExampleEncoder(tokenizer, Prompter.Load(run.Template), new ExampleEncoderOptions { MaxLength = run.CutoffLen, TrainOnInputs = run.TrainOnInputs });
-        var data = ClientData.Prepare(join.ClientId, InstructionRecordReader.Load(_settings.Data), run, encoder);
-        var training = run.ToTrainerOptions(tokenizer.PadId ?? 0);
-        if (_settings.MaxLocalSteps > 0)
-            training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, _settings.MaxLocalSteps) : _settings.MaxLocalSteps };
-        var model = ModelFactory.LoadCausalLM(_settings.Model, device: Runtime.DeviceSelector.Parse(_settings.Device));
-        var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
-        var pipeline = MessageStages.For(run, ClientState(run, join), Privacy.DifferentialPrivacy.ClientNoise.Secret);
-        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(client, new ClientModel(model, run.CreateTuner()), pipeline), data.Train.Count,
+        _session = null;
+        var site = _site.Prepare(join.ClientId, join.RunConfigYaml, _settings, message => _log.LogInformation("{Message}", message), ct);
+        var pipeline = MessageStages.For(site.Driver, ClientState(site.Driver, join), Privacy.DifferentialPrivacy.ClientNoise.Secret);
+        _session = new Session(join.RunConfigYaml, join.ClientId, new ClientRunner(site.Trainer, site.Model, pipeline), site.TrainingExamples,
             pipeline.Stages.OfType<Compression.CodecStage>().Select(c => c.ClientState).OfType<IDisposable>().FirstOrDefault());
-        return (_session, data.Train.Count);
+        return (_session, site.TrainingExamples);
     }
 
     /// <summary>

@@ -1,14 +1,10 @@
 using System.Net;
 using Confer.Configuration;
-using Confer.Data;
-using Confer.Federation.Clients;
 using Confer.Federation.Messages;
 using Confer.Federation.Reporting;
 using Confer.Federation.Rounds;
 using Confer.Federation.Scheduling;
 using Confer.Federation.Simulation;
-using Confer.Models;
-using Confer.Tokenizers;
 using Confer.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -42,8 +38,23 @@ public static class FederationServer
     /// </summary>
     internal const string DpNoiseKey = "dp_noise_key";
 
-    public static async Task RunAsync(SimulationSettings run, ServerSettings server, CancellationToken ct)
+    /// <summary>
+    /// server.db meta key: the config clients receive when it is not the round engine's (<see cref="RunConfigKey"/>),
+    /// e.g. a FedCoT run's sampling and discriminator keys; pinned like the run config.
+    /// </summary>
+    internal const string ClientConfigKey = "client_config";
+
+    /// <summary>Runs a deployed instruction-tuning (FedIT) server: <c>confer server</c>.</summary>
+    public static Task RunAsync(SimulationSettings run, ServerSettings server, CancellationToken ct)
     {
+        return RunAsync(DeployedRun.InstructionTuning(run), server, ct);
+    }
+
+    /// <summary>Runs a deployed server for any kind of run (<see cref="DeployedRun"/>); it returns when the run finished.</summary>
+    public static async Task RunAsync(DeployedRun deployed, ServerSettings server, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(deployed);
+        var run = deployed.Driver;
         run.Validate();
         server.Validate();
         if (Robustness.Attacks.AttackPlan.KindOf(run.Attack) != Robustness.Attacks.AttackKind.None)
@@ -61,14 +72,16 @@ public static class FederationServer
         if (run.ClientDevices.Length > 0)
             throw new ConfigException("client_devices: the device and network model is for `confer simulate`; a deployment runs on its clients' real devices and links. Remove it.");
         var yaml = ConfigBinder.ToYaml(run);
-        CheckSameRun(store, yaml, server.State);
+        var clientYaml = deployed.ClientConfigYaml == yaml ? null : deployed.ClientConfigYaml;
+        CheckSameRun(store, RunConfigKey, yaml, server.State);
+        CheckSameRun(store, ClientConfigKey, clientYaml, server.State);
 
         // The model, tokenizer and test data are checked here, before the state folder records this run's config.
         if (!Directory.Exists(run.Model)) throw new ConfigException($"model: folder '{run.Model}' does not exist.");
         var fingerprint = ModelFingerprint.Of(run.Model);
-        using var llm = ModelFactory.LoadCausalLM(run.Model, device: Runtime.DeviceSelector.Parse(run.Device));
-        using var model = new ClientModel(llm, run.CreateTuner());
-        var serverModel = ServerSideModel(run, model);
+        var serverModel = deployed.Load();
+        using var model = serverModel.Model;
+        using var weights = model.Model;
         var noiseKey = store.GetMeta(DpNoiseKey) is { } stored ? Convert.FromHexString(stored) : Privacy.DifferentialPrivacy.GaussianNoise.SecretKey();
         using var strategy = StrategySetup.Create(run, model, clientIds, noiseKey);
         var pipeline = MessageStages.For(run);
@@ -76,6 +89,7 @@ public static class FederationServer
         {
             store.SetMeta(StartedKey, StoreTime.Stamp(DateTime.UtcNow));
             store.SetMeta(DpNoiseKey, Convert.ToHexString(noiseKey));
+            if (clientYaml is not null) store.SetMeta(ClientConfigKey, clientYaml);
             store.SetMeta(RunConfigKey, yaml);
         }
         AtomicFile.RemoveLeftovers(server.State);
@@ -96,7 +110,7 @@ public static class FederationServer
         builder.Services.AddSingleton(store);
         // One interceptor for the whole server, so that its count of refused calls spans calls.
         builder.Services.AddSingleton<TokenAuthInterceptor>();
-        builder.Services.AddSingleton(sp => new GrpcClientPool(server, store, clientIds, strategy.RankOf, fingerprint, run.Model, yaml,
+        builder.Services.AddSingleton(sp => new GrpcClientPool(server, store, clientIds, strategy.RankOf, fingerprint, run.Model, deployed.Kind, deployed.ClientConfigYaml,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Confer.Server")));
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Confer.Server");
@@ -143,21 +157,6 @@ public static class FederationServer
         }
     }
 
-    /// <summary>The server's model with the global test set it may hold (never client data) when the run evaluates.</summary>
-    private static ServerModel ServerSideModel(SimulationSettings s, ClientModel model)
-    {
-        var tokenizer = TextTokenizer.FromPretrained(s.Model);
-        IReadOnlyList<TokenizedExample> test = [];
-        if (s.EvalEvery > 0 && s.TestData.Length > 0)
-        {
-            if (!File.Exists(s.TestData)) throw new ConfigException($"test_data: '{s.TestData}' does not exist (set eval_every: 0 for a server without a test set).");
-            test = new ExampleEncoder(tokenizer, Prompter.Load(s.Template), new ExampleEncoderOptions { MaxLength = s.CutoffLen, TrainOnInputs = s.TrainOnInputs })
-                .EncodeAll(InstructionRecordReader.Load(s.TestData)).Examples;
-        }
-        var probe = s.ComplianceData.Length > 0 ? Robustness.Attacks.ComplianceProbe.Load(s.ComplianceData, tokenizer, Prompter.Load(s.Template)) : null;
-        return new CausalLMServerModel(model, test, s.EvalBatchSize, tokenizer.PadId ?? 0, probe);
-    }
-
     /// <summary>Open when no status_token is set; otherwise only with that bearer token (compared in constant time).</summary>
     private static bool StatusAllowed(HttpRequest request, string token)
     {
@@ -170,10 +169,15 @@ public static class FederationServer
     }
 
     /// <summary>A state folder belongs to one run: a restart with different experiment keys would mix two runs' rounds.</summary>
-    private static void CheckSameRun(ServerStore store, string yaml, string stateFolder)
+    private static void CheckSameRun(ServerStore store, string key, string? yaml, string stateFolder)
     {
-        if (store.GetMeta(RunConfigKey) is not { } stored || stored == yaml) return;
-        var differs = stored.Split('\n').Except(yaml.Split('\n')).Select(l => l.Split(':')[0]).Where(k => k.Length > 0).ToList();
+        // A state folder that holds no run yet has neither key; one that does pins both (absent = none).
+        if (store.GetMeta(RunConfigKey) is null) return;
+        var stored = store.GetMeta(key) ?? "";
+        yaml ??= "";
+        if (stored == yaml) return;
+        var differs = stored.Split('\n').Except(yaml.Split('\n')).Concat(yaml.Split('\n').Except(stored.Split('\n')))
+            .Select(l => l.Split(':')[0]).Where(k => k.Length > 0).Distinct().ToList();
         throw new ConfigException(
             $"state '{stateFolder}' holds a run with other settings (differs in: {string.Join(", ", differs)}); restore the original config, or use a new state folder for a new run.");
     }

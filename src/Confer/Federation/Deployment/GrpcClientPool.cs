@@ -21,6 +21,7 @@ internal sealed class GrpcClientPool : IClientPool
     private readonly Func<string, int> _rankOf;
     private readonly string _modelFingerprint;
     private readonly string _modelName;
+    private readonly string _runKind;
     private readonly string _runYaml;
     private readonly ILogger _log;
     private readonly Presence _presence;
@@ -37,10 +38,11 @@ internal sealed class GrpcClientPool : IClientPool
     /// <param name="rankOf">The LoRA rank the run trains a client at (checked against what it declares at join).</param>
     /// <param name="modelFingerprint">SHA-256 of the base model; a client with another model is refused.</param>
     /// <param name="modelName">The base model's folder, for messages.</param>
-    /// <param name="runYaml">The run's experiment keys, sent to every client that joins.</param>
+    /// <param name="runKind">What the run trains (<see cref="DeployedRun.Kind"/>), sent to every client that joins.</param>
+    /// <param name="runYaml">The run's config for clients, sent to every client that joins.</param>
     /// <param name="log">Server log.</param>
     public GrpcClientPool(ServerSettings server, ServerStore store, IReadOnlyList<string> clientIds, Func<string, int> rankOf, string modelFingerprint, string modelName,
-        string runYaml, ILogger log)
+        string runKind, string runYaml, ILogger log)
     {
         _server = server;
         _store = store;
@@ -48,6 +50,7 @@ internal sealed class GrpcClientPool : IClientPool
         _rankOf = rankOf;
         _modelFingerprint = modelFingerprint;
         _modelName = modelName;
+        _runKind = runKind;
         _runYaml = runYaml;
         _log = log;
         _presence = new Presence(TimeSpan.FromSeconds(server.HeartbeatSeconds));
@@ -171,7 +174,7 @@ internal sealed class GrpcClientPool : IClientPool
         Signal();
         return new JoinReply
         {
-            ClientId = clientId, ProtocolVersion = ProtocolInfo.Version, RunConfigYaml = _runYaml, HeartbeatSeconds = (int)Math.Ceiling(_server.HeartbeatSeconds),
+            ClientId = clientId, ProtocolVersion = ProtocolInfo.Version, RunConfigYaml = _runYaml, RunKind = _runKind, HeartbeatSeconds = (int)Math.Ceiling(_server.HeartbeatSeconds),
         };
     }
 

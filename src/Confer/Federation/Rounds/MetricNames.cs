@@ -16,6 +16,15 @@ public static class MetricNames
     /// <summary>A client's loss on its local test split, in an evaluation reply.</summary>
     public const string LocalLoss = "local_loss";
 
+    /// <summary>A classifier client's share of right answers on its local test split (in [0, 1]), in an evaluation reply.</summary>
+    public const string Accuracy = "accuracy";
+
+    /// <summary>The round's unweighted mean of the clients' <see cref="Accuracy"/>.</summary>
+    public const string ClientAccuracy = "clients/accuracy";
+
+    /// <summary>One client's <see cref="Accuracy"/> in the round's record.</summary>
+    public static string ClientAccuracyOf(string clientId) => $"{ClientAccuracy}/{clientId}";
+
     /// <summary>Most metrics one client reply may carry, and the longest name: a hostile client cannot flood the record.</summary>
     public const int MaxPerReply = 32;
 

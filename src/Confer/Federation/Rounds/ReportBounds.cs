@@ -30,6 +30,8 @@ internal static class ReportBounds
         CheckMetrics(update);
         if (update.NumExamples > 0 && !(update.Metrics.TryGetValue(MetricNames.LocalLoss, out var loss) && loss >= 0))
             throw new InvalidClientUpdateException(update.ClientId, $"an evaluation of {update.NumExamples} examples must report a non-negative '{MetricNames.LocalLoss}'");
+        if (update.Metrics.TryGetValue(MetricNames.Accuracy, out var accuracy) && accuracy is not (>= 0 and <= 1))
+            throw new InvalidClientUpdateException(update.ClientId, $"'{MetricNames.Accuracy}' is {accuracy}; an accuracy lies in [0, 1]");
     }
 
     /// <summary>At most <see cref="MetricNames.MaxPerReply"/> metrics, each with a printable name and a finite value.</summary>

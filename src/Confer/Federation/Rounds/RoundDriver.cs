@@ -147,7 +147,13 @@ public sealed class RoundDriver
             _progress.Phase("evaluating", round);
             Evaluate(metrics);
         }
-        var evaluations = ClientEvaluationDue(round) ? await EvaluateClientsAsync(round, ct).ConfigureAwait(false) : [];
+        IReadOnlyList<ClientEvaluation> evaluations = [];
+        if (ClientEvaluationDue(round))
+        {
+            var replies = await EvaluateClientsAsync(round, ct).ConfigureAwait(false);
+            evaluations = [.. replies.Select(r => new ClientEvaluation(r.ClientId, r.Metrics[MetricNames.LocalLoss], r.NumExamples))];
+            foreach (var (name, value) in ClientAccuracy(replies)) metrics[name] = value;
+        }
         _progress.Phase("checkpointing", round);
         lock (_strategyLock) StrategySetup.WriteCheckpoint(RunLayout.RoundFolder(_store.Folder, round), _strategy, _s, _server.Model);
         var record = new RoundRecord(round, outcome.Selected, summary.ClientIds, outcome.Dropped, summary.TotalExamples, metrics,
@@ -170,10 +176,22 @@ public sealed class RoundDriver
         round == _s.Rounds || (_s.ClientEvalEvery > 0 && round % _s.ClientEvalEvery == 0);
 
     /// <summary>
-    /// Federated evaluation: every available client evaluates the round's global model on its local test split and
-    /// reports its loss. The data never leaves the client; a client without a local test split reports nothing.
+    /// The clients' selection accuracy when they report one (a FedCoT discriminator does): each client's
+    /// (<c>clients/accuracy/&lt;id&gt;</c>) and their unweighted mean (<c>clients/accuracy</c>, the paper's "Avg").
     /// </summary>
-    private async Task<IReadOnlyList<ClientEvaluation>> EvaluateClientsAsync(int round, CancellationToken ct)
+    private static IEnumerable<KeyValuePair<string, double>> ClientAccuracy(IReadOnlyList<ClientUpdate> replies)
+    {
+        var reported = replies.Where(r => r.Metrics.ContainsKey(MetricNames.Accuracy)).ToList();
+        foreach (var r in reported) yield return new(MetricNames.ClientAccuracyOf(r.ClientId), r.Metrics[MetricNames.Accuracy]);
+        if (reported.Count > 0) yield return new(MetricNames.ClientAccuracy, reported.Average(r => r.Metrics[MetricNames.Accuracy]));
+    }
+
+    /// <summary>
+    /// Federated evaluation: every available client evaluates the round's global model on its local test split and
+    /// reports its loss (and, for a classifier, its accuracy). The data never leaves the client; a client without a
+    /// local test split reports nothing. Returns the checked replies that evaluated something.
+    /// </summary>
+    private async Task<IReadOnlyList<ClientUpdate>> EvaluateClientsAsync(int round, CancellationToken ct)
     {
         _progress.Phase("evaluating on clients", round);
         var available = _pool.ReachableNow();
@@ -204,7 +222,7 @@ public sealed class RoundDriver
         }
         foreach (var d in result.Dropped) _progress.Warning($"round {round}: no evaluation from {d.ClientId}: {d.Reason}");
         MessageTensors.Release([.. result.Replies]);
-        return [.. result.Replies.Where(r => r.NumExamples > 0).Select(r => new ClientEvaluation(r.ClientId, r.Metrics[MetricNames.LocalLoss], r.NumExamples))];
+        return [.. result.Replies.Where(r => r.NumExamples > 0).OrderBy(r => r.ClientId, StringComparer.Ordinal)];
     }
 
     private ClientUpdate AdmitEvaluation(ClientUpdate wire, ClientTask task)

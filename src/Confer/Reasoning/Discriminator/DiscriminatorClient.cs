@@ -76,7 +76,7 @@ public sealed class DiscriminatorClient : IClientTrainer
             model.AttachAdapters(task.Adapter, task.LoraRank, task.LoraAlpha, 0, generator);
         var report = DiscriminatorReport.Of(Classifier(model), _data.Test, _evalBatchSize, _padId);
         return new ClientUpdate(Id, new NamedTensors(), report.Candidates,
-            new Dictionary<string, double> { [MetricNames.LocalLoss] = report.MeanBce, ["accuracy"] = report.Accuracy });
+            new Dictionary<string, double> { [MetricNames.LocalLoss] = report.MeanBce, [MetricNames.Accuracy] = report.Accuracy });
     }
 
     /// <summary>The encoder inside a client model, or a clear error when the run gave this client a causal LM.</summary>

@@ -62,7 +62,7 @@ public static class FedCotExperiment
             if (s.Runs("local"))
             {
                 progress.Phase("local discriminators (each client alone)");
-                local = LocalDiscriminators.Run(s, model, data, federated.Training(), padId, progress, ct);
+                local = LocalDiscriminators.Run(s, model, data, FederatedDiscriminator.Training(s), padId, progress, ct);
             }
 
             FedSftBaseline.Result? sft = null;

@@ -21,19 +21,24 @@ namespace Confer.Reasoning.FedCot;
 /// </summary>
 internal sealed class FederatedDiscriminator(FedCotSettings s, ClientModel model, IReadOnlyList<DiscriminatorData> clients, long padId, IRoundProgress progress)
 {
-    /// <summary>The round engine's settings for this run: flora, every client every round, the clients' ranks and one LoRA scale.</summary>
-    public SimulationSettings DriverSettings() => new()
+    /// <summary>
+    /// The round engine's settings for a FedCoT discriminator run: flora, every client every round, the clients' ranks
+    /// and one LoRA scale. No honest client trains on more than train_questions × K candidates, so no reported count
+    /// may exceed that. A deployed server holds no candidates, so its clients evaluate the global discriminator on
+    /// their own test questions every round; a simulation's server model scores those same questions itself.
+    /// </summary>
+    public static SimulationSettings DriverSettings(FedCotSettings s, bool deployed) => new()
     {
-        Name = "discriminator", Seed = s.Seed, Device = s.Device, Model = s.Encoder, Strategy = "flora", Rounds = s.Rounds,
+        Name = deployed ? s.Name : "discriminator", Seed = s.Seed, Device = s.Device, Model = s.Encoder, Strategy = "flora", Rounds = s.Rounds,
         Scheduler = "all", Fraction = 1, MinClients = 1, LocalSteps = s.LocalSteps, LearningRate = s.LearningRate,
         MicroBatchSize = s.MicroBatchSize, LoraRank = s.ClientRanks.Max(), LoraAlpha = s.LoraScale * s.ClientRanks.Max(),
-        LoraTargets = s.LoraTargets, ClientRanks = s.ClientRanks, LoraDropout = 0, EvalEvery = 1, ClientEvalEvery = 0,
-        MaxClientRecords = 0, UplinkCodec = s.UplinkCodec, DownlinkCodec = s.DownlinkCodec, EvalBatchSize = s.EvalBatchSize,
+        LoraTargets = s.LoraTargets, ClientRanks = s.ClientRanks, LoraDropout = 0, EvalEvery = 1, ClientEvalEvery = deployed ? 1 : 0,
+        MaxClientRecords = checked(s.TrainQuestions * s.K), UplinkCodec = s.UplinkCodec, DownlinkCodec = s.DownlinkCodec, EvalBatchSize = s.EvalBatchSize,
         Baselines = [], Data = "", TestData = "",
     };
 
     /// <summary>The client optimiser recipe, shared with the local-only baseline.</summary>
-    public TrainerOptions Training() => new()
+    public static TrainerOptions Training(FedCotSettings s) => new()
     {
         LearningRate = s.LearningRate, MaxSteps = s.LocalSteps, MicroBatchSize = s.MicroBatchSize, Schedule = LearningRateSchedule.Constant,
         MaxGradNorm = 1.0, LogEvery = 1,
@@ -42,7 +47,7 @@ internal sealed class FederatedDiscriminator(FedCotSettings s, ClientModel model
     /// <summary>Runs every round into <paramref name="folder"/> and returns its committed records.</summary>
     public IReadOnlyList<RoundRecord> Run(string folder, IReadOnlyList<(string Name, IReadOnlyList<EncodedQuestion> Questions)> serverSets, CancellationToken ct)
     {
-        var settings = DriverSettings();
+        var settings = DriverSettings(s, deployed: false);
         settings.Validate();
         var run = new RunFolder(folder);
         if (run.HoldsRun) throw new ConfigException($"'{folder}' already holds a run; choose another run name.");
@@ -51,7 +56,7 @@ internal sealed class FederatedDiscriminator(FedCotSettings s, ClientModel model
             ["name"] = $"{s.Name} discriminator", ["strategy"] = settings.Strategy, ["seed"] = s.Seed, ["rounds"] = s.Rounds,
             ["clients"] = clients.Count, ["started"] = DateTime.UtcNow.ToString("O"), ["finished"] = null,
         });
-        var trainers = clients.Select(c => new DiscriminatorClient(c, Training(), s.PosWeightFor(c.BalancingPosWeight()), s.Seed, s.EvalBatchSize, padId)).ToList();
+        var trainers = clients.Select(c => new DiscriminatorClient(c, Training(s), s.PosWeightFor(c.BalancingPosWeight()), s.Seed, s.EvalBatchSize, padId)).ToList();
         using var strategy = StrategySetup.Create(settings, model, [.. trainers.Select(c => c.Id)]);
         var pipeline = MessageStages.For(settings);
         var pool = new InProcessClientPool([.. trainers.Select(c => new ClientRunner(c, model, pipeline))], progress, s.Rounds);

@@ -41,6 +41,17 @@ public sealed class ReasoningPrompt
         "Answer the question. Think step by step, then finish with \"The answer is X.\" where X is ", "Answer: Let's think step by step.",
         ["\nQuestion:", "\n\n\n"]);
 
+    /// <summary>
+    /// The prompt a FedCoT run's <c>suite</c> key asks with: the worked-solution format for the built-in arithmetic
+    /// suite, zero-shot chain of thought for the medical suite (and any instruction-following actor).
+    /// </summary>
+    public static ReasoningPrompt ForSuite(string suite) => suite switch
+    {
+        ArithmeticSuite.Name => WorkedSolution,
+        MedicalSuite.Name => ChainOfThought,
+        _ => throw new Configuration.ConfigException($"suite: unknown suite '{suite}' (valid: {ArithmeticSuite.Name}, {MedicalSuite.Name})."),
+    };
+
     /// <summary>The prompt for <paramref name="record"/>.</summary>
     public string Format(QaRecord record)
     {
