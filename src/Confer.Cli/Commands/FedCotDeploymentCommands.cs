@@ -37,6 +37,7 @@ internal static class FedCotDeploymentCommands
         (config, overrides) =>
         {
             var (settings, site) = ConfigBinder.Bind<ClientSettings, FedCotSiteSettings>(config, overrides);
+            site.Validate(); // before connecting: a mistyped format or test file fails at once, not after the join
             return (settings, new DiscriminatorSite(site));
         });
 }

@@ -73,8 +73,9 @@ public static class FederationServer
             throw new ConfigException("client_devices: the device and network model is for `confer simulate`; a deployment runs on its clients' real devices and links. Remove it.");
         var yaml = ConfigBinder.ToYaml(run);
         var clientYaml = deployed.ClientConfigYaml == yaml ? null : deployed.ClientConfigYaml;
-        CheckSameRun(store, RunConfigKey, yaml, server.State);
+        // The clients' config first: it holds the keys the operator wrote (a FedCoT run's driver keys derive from them).
         CheckSameRun(store, ClientConfigKey, clientYaml, server.State);
+        CheckSameRun(store, RunConfigKey, yaml, server.State);
 
         // The model, tokenizer and test data are checked here, before the state folder records this run's config.
         if (!Directory.Exists(run.Model)) throw new ConfigException($"model: folder '{run.Model}' does not exist.");
