@@ -20,9 +20,18 @@ public static class ConfigBinder
     /// Binds one file whose keys belong to two settings classes (e.g. a run's experiment keys and a server's
     /// deployment keys); a key neither class declares is an error listing both classes' keys.
     /// </summary>
-    public static (TA, TB) Bind<TA, TB>(string? yamlPath, IEnumerable<string> overrides) where TA : new() where TB : new()
+    public static (TA, TB) Bind<TA, TB>(string? yamlPath, IEnumerable<string> overrides) where TA : new() where TB : new() =>
+        Bind<TA, TB>(yamlPath, overrides, []);
+
+    /// <summary>
+    /// As <see cref="Bind{TA, TB}(string?, IEnumerable{string})"/>, with <paramref name="defaults"/> (<c>key=value</c>)
+    /// replacing the classes' own defaults for one command (e.g. <c>confer fedcot client</c>'s model is an encoder);
+    /// the file and the overrides still win.
+    /// </summary>
+    public static (TA, TB) Bind<TA, TB>(string? yamlPath, IEnumerable<string> overrides, IEnumerable<string> defaults) where TA : new() where TB : new()
     {
         var values = Read(yamlPath, overrides);
+        foreach (var (key, value) in Read(null, defaults)) values.TryAdd(key, value);
         var keysA = Keys<TA>().Keys.ToHashSet(StringComparer.Ordinal);
         var keysB = Keys<TB>().Keys.ToHashSet(StringComparer.Ordinal);
         var a = Apply<TA>(values.Where(v => !keysB.Contains(v.Key)).ToDictionary(), keysB);

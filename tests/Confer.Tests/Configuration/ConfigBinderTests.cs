@@ -1,4 +1,6 @@
 using Confer.Configuration;
+using Confer.Federation.Deployment;
+using Confer.Reasoning.FedCot;
 
 namespace Confer.Tests.Configuration;
 
@@ -90,6 +92,18 @@ public class ConfigBinderTests
         Assert.Contains("'heartbeat'", e.Message);
         Assert.Contains("heartbeat_s", e.Message);
         Assert.Contains("rounds", e.Message);
+    }
+
+    [Fact]
+    public void A_commands_own_defaults_yield_to_the_file_and_to_overrides()
+    {
+        string[] defaults = ["model=enc", "cache=/default-cache"];
+        var (fromDefault, site) = ConfigBinder.Bind<ClientSettings, FedCotSiteSettings>(null, [], defaults);
+        Assert.Equal("enc", fromDefault.Model);
+        Assert.Equal("/default-cache", site.Cache);
+        var (fromFile, overridden) = ConfigBinder.Bind<ClientSettings, FedCotSiteSettings>(Yaml("model: file-model\n"), ["cache=/set"], defaults);
+        Assert.Equal("file-model", fromFile.Model);
+        Assert.Equal("/set", overridden.Cache);
     }
 
     [Fact]
