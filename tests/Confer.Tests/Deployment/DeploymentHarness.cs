@@ -17,7 +17,6 @@ namespace Confer.Tests.Deployment;
 /// </summary>
 internal sealed class DeploymentHarness : IDisposable
 {
-    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Confer.Cli.dll");
     private readonly TempDir _dir = new();
     private readonly List<RunningProcess> _processes = [];
     private readonly Dictionary<string, string> _tokens = new(StringComparer.Ordinal);
@@ -120,16 +119,22 @@ internal sealed class DeploymentHarness : IDisposable
     {
         File.Delete(ServerEndpoint.PathIn(StateFolder));
         var server = Start("server", "server", "--config", ConfigPath);
+        Url = WaitForUrl(StateFolder, server);
+        return server;
+    }
+
+    /// <summary>The URL a just-started server writes to its state folder's endpoint.json, once it listens.</summary>
+    public static string WaitForUrl(string stateFolder, RunningProcess server)
+    {
         var until = DateTime.UtcNow.AddSeconds(90);
         Uri? url;
-        while ((url = ServerEndpoint.TryRead(StateFolder)) is null)
+        while ((url = ServerEndpoint.TryRead(stateFolder)) is null)
         {
             if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{server.Output}");
             if (DateTime.UtcNow > until) throw new TimeoutException($"the server did not start within 90 s:\n{server.Output}");
             Thread.Sleep(100);
         }
-        Url = url.ToString().TrimEnd('/');
-        return server;
+        return url.ToString().TrimEnd('/');
     }
 
     public string Url { get; private set; } = "";
@@ -198,11 +203,7 @@ internal sealed class DeploymentHarness : IDisposable
 
     private RunningProcess Start(string name, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataPaths.RepoRoot };
-        info.ArgumentList.Add(Cli);
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["NO_COLOR"] = "1";
-        var p = new RunningProcess(name, Process.Start(info)!);
+        var p = RunningProcess.Cli(name, args);
         _processes.Add(p);
         return p;
     }
@@ -247,6 +248,16 @@ internal sealed class RunningProcess : IDisposable
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+    }
+
+    /// <summary>Starts the test build's <c>confer</c> CLI (the binary a user runs) with <paramref name="args"/>, from the repository root.</summary>
+    public static RunningProcess Cli(string name, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataPaths.RepoRoot };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Confer.Cli.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["NO_COLOR"] = "1";
+        return new RunningProcess(name, Process.Start(info)!);
     }
 
     public string Name { get; }

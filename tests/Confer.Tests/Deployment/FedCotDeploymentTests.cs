@@ -83,7 +83,7 @@ public sealed class FedCotDeploymentTests
         ]);
         using var processes = new Processes();
         var server = processes.Start("server", "fedcot", "server", "--config", dir.File("server.yaml"));
-        var url = await WaitForEndpointAsync(state, server, ct);
+        var url = DeploymentHarness.WaitForUrl(state, server);
         RunningProcess Client(string id, params string[] kind) => processes.Start(id, [.. kind, "--server", url, "--token", tokens[id], "--ca", dir.File("certs/ca.crt"),
             "--model", s.Encoder, "--set", "threads=1", "--set", "max_backoff_s=2"]);
         var clients = sites.Select(d => Client(d.Name, "fedcot", "client", "--data", dir.File($"suite/{d.Name}/train.jsonl"),
@@ -121,32 +121,14 @@ public sealed class FedCotDeploymentTests
         Assert.Equal(s.K, ConfigBinder.BindText<FedCotSettings>(db.GetMeta(FederationServer.ClientConfigKey)!, "server.db").K);
     }
 
-    private static async Task<string> WaitForEndpointAsync(string state, RunningProcess server, CancellationToken ct)
-    {
-        var until = DateTime.UtcNow.AddSeconds(90);
-        Uri? url;
-        while ((url = ServerEndpoint.TryRead(state)) is null)
-        {
-            if (server.HasExited) throw new InvalidOperationException($"the server exited with {server.ExitCode}:\n{server.Output}");
-            if (DateTime.UtcNow > until) throw new TimeoutException($"the server did not start within 90 s:\n{server.Output}");
-            await Task.Delay(100, ct);
-        }
-        return url.ToString().TrimEnd('/');
-    }
-
     /// <summary>`confer` processes started from the test's CLI build, killed on dispose.</summary>
     private sealed class Processes : IDisposable
     {
-        private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Confer.Cli.dll");
         private readonly List<RunningProcess> _all = [];
 
         public RunningProcess Start(string name, params string[] args)
         {
-            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataPaths.RepoRoot };
-            info.ArgumentList.Add(Cli);
-            foreach (var a in args) info.ArgumentList.Add(a);
-            info.Environment["NO_COLOR"] = "1";
-            var p = new RunningProcess(name, System.Diagnostics.Process.Start(info)!);
+            var p = RunningProcess.Cli(name, args);
             _all.Add(p);
             return p;
         }

@@ -45,10 +45,8 @@ public static class FederationServer
     internal const string ClientConfigKey = "client_config";
 
     /// <summary>Runs a deployed instruction-tuning (FedIT) server: <c>confer server</c>.</summary>
-    public static Task RunAsync(SimulationSettings run, ServerSettings server, CancellationToken ct)
-    {
-        return RunAsync(DeployedRun.InstructionTuning(run), server, ct);
-    }
+    public static Task RunAsync(SimulationSettings run, ServerSettings server, CancellationToken ct) =>
+        RunAsync(DeployedRun.InstructionTuning(run), server, ct);
 
     /// <summary>Runs a deployed server for any kind of run (<see cref="DeployedRun"/>); it returns when the run finished.</summary>
     public static async Task RunAsync(DeployedRun deployed, ServerSettings server, CancellationToken ct)

@@ -62,14 +62,9 @@ public sealed class DiscriminatorSite(FedCotSiteSettings site) : IClientSite
     private (IReadOnlyList<QuestionCandidates> Train, IReadOnlyList<QuestionCandidates> Test) Generate(string clientId, FedCotSettings run,
         IReadOnlyList<QaRecord> train, IReadOnlyList<QaRecord> test, string device, Action<string> log, CancellationToken ct)
     {
-        // The actor is the site's own; every other key of the sampling recipe is the run's, so all sites sample alike.
-        var local = ConfigBinder.BindText<FedCotSettings>(ConfigBinder.ToYaml(run), "the server's run config");
-        local.Actor = site.Actor;
-        local.ActorModel = site.ActorModel;
-        local.ActorConcurrency = site.ActorConcurrency;
-        local.Device = device;
+        // The actor is the site's own; the sampling recipe is the run's, so all sites sample alike.
         log($"loading the actor {site.Actor}");
-        using var actor = ActorSource.Open(local);
+        using var actor = ActorSource.Open(new FedCotSettings { Actor = site.Actor, ActorModel = site.ActorModel, ActorConcurrency = site.ActorConcurrency, Device = device });
         var generator = new CandidateGenerator(actor.Actor, actor.CacheKey, run.Sampling, ReasoningPrompt.ForSuite(run.Suite), new CandidateCache(site.Cache))
         {
             Concurrency = site.ActorConcurrency,
