@@ -26,6 +26,15 @@ internal static class BenchMachine
             : "glibc malloc";
 
     /// <summary>
+    /// The allocator with its settings, for the machine line: jemalloc's <c>MALLOC_CONF</c> changes both speed and peak
+    /// memory (docs/performance.md), so a figure without it cannot be reproduced.
+    /// </summary>
+    public static string AllocatorWithSettings =>
+        Allocator == "jemalloc" && Environment.GetEnvironmentVariable("MALLOC_CONF") is { Length: > 0 } conf
+            ? $"jemalloc (MALLOC_CONF={conf})"
+            : Allocator;
+
+    /// <summary>
     /// libgomp's wait policy. It decides what an idle OpenMP thread does: spin (the default, fast on an idle machine) or
     /// sleep (<c>PASSIVE</c>, robust when another process shares the cores). See docs/performance.md.
     /// </summary>
@@ -36,6 +45,6 @@ internal static class BenchMachine
         File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 
     public static string Describe() =>
-        $"machine: {CpuModel}, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, allocator {Allocator}, " +
+        $"machine: {CpuModel}, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}, allocator {AllocatorWithSettings}, " +
         $"OMP_WAIT_POLICY {OmpWaitPolicy}, load average {LoadAverage} at start, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
 }
