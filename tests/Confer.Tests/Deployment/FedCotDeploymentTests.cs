@@ -113,6 +113,10 @@ public sealed class FedCotDeploymentTests
         foreach (var d in sites)
             Assert.Equal(accuracy[d.Name], last.Metric(MetricNames.ClientAccuracyOf(d.Name))!.Value, 12);
         Assert.Equal(accuracy.Values.Average(), last.Metric(MetricNames.ClientAccuracy)!.Value, 12);
+        // The server's round lines carry the mean, not one value per site (a line would grow with every site).
+        Assert.Contains($"{MetricNames.ClientAccuracy}=", server.Output, StringComparison.Ordinal);
+        Assert.Contains($"(and {sites.Count} per-client values", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{MetricNames.ClientAccuracyOf(sites[0].Name)}=", server.Output, StringComparison.Ordinal);
         Assert.Equal(sites.Select(d => d.Name).Order(StringComparer.Ordinal), last.ClientEvaluations.Select(e => e.ClientId));
         // Their mean BCE per candidate, weighted by candidates, is the simulation's global BCE over the same candidates.
         var e = last.ClientEvaluations;

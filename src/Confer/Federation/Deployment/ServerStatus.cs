@@ -32,11 +32,17 @@ internal sealed class ServerStatus(string runName, string strategy, int rounds, 
     }
 
     // The privacy note is the one simulate's round lines print (ε at δ under DP, the compliance rate), so an operator
-    // reads the budget spent without decoding the metrics list.
-    public void RoundFinished(RoundRecord r) =>
-        log.LogInformation("Round {Round} committed: {Returned} of {Selected} returned, up {Up} B, down {Down} B{Privacy}, metrics {Metrics}", r.Round,
+    // reads the budget spent without decoding the metrics list. Per-client values (a FedCoT site's accuracy) stay out of
+    // the line, which would otherwise grow with every site; their mean is in it, each value in /status and server.db.
+    public void RoundFinished(RoundRecord r)
+    {
+        var shown = r.Metrics.Where(m => !MetricNames.IsPerClient(m.Key)).OrderBy(m => m.Key, StringComparer.Ordinal).ToList();
+        var perClient = r.Metrics.Count - shown.Count;
+        log.LogInformation("Round {Round} committed: {Returned} of {Selected} returned, up {Up} B, down {Down} B{Privacy}, metrics {Metrics}{PerClient}", r.Round,
             r.Aggregated.Count, r.Selected.Count, r.Up.Bytes, r.Down.Bytes, RoundNotes.Privacy(r),
-            string.Join(", ", r.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}={m.Value:G5}")));
+            string.Join(", ", shown.Select(m => $"{m.Key}={m.Value:G5}")),
+            perClient > 0 ? $" (and {perClient} per-client values: /status, server.db)" : "");
+    }
 
     public JsonObject ToJson()
     {

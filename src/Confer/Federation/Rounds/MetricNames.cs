@@ -25,6 +25,9 @@ public static class MetricNames
     /// <summary>One client's <see cref="Accuracy"/> in the round's record.</summary>
     public static string ClientAccuracyOf(string clientId) => $"{ClientAccuracy}/{clientId}";
 
+    /// <summary>True for a metric of one client (<see cref="ClientAccuracyOf"/>): one per site, too many for a log line.</summary>
+    public static bool IsPerClient(string name) => name.StartsWith(ClientAccuracy + "/", StringComparison.Ordinal);
+
     /// <summary>Most metrics one client reply may carry, and the longest name: a hostile client cannot flood the record.</summary>
     public const int MaxPerReply = 32;
 
