@@ -43,7 +43,10 @@ public sealed partial class ServeCommandTests
         var signalled = Stopwatch.StartNew();
         using (var interrupt = Process.Start("kill", ["-INT", server.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await interrupt.WaitForExitAsync(Ct);
         var rest = await reader.ReadToEndAsync(Ct);
-        Assert.Contains("The server is shutting down", rest);
+        // Once seen under a loaded CI run (the stream ended without the event); the message says where the server was.
+        Assert.True(rest.Contains("The server is shutting down", StringComparison.Ordinal),
+            $"the stream ended {signalled.Elapsed.TotalSeconds:F1} s after SIGINT without the shutdown event; it ended with " +
+            $"'{rest[Math.Max(0, rest.Length - 300)..]}'; server output:\n{server.Output}");
         Assert.DoesNotContain("[DONE]", rest);
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30), Ct));
         Assert.True(signalled.Elapsed < TimeSpan.FromSeconds(30), $"stopping took {signalled.Elapsed}");
