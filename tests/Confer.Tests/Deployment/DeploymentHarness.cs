@@ -250,13 +250,17 @@ internal sealed class RunningProcess : IDisposable
         process.BeginErrorReadLine();
     }
 
-    /// <summary>Starts the test build's <c>confer</c> CLI (the binary a user runs) with <paramref name="args"/>, from the repository root.</summary>
+    /// <summary>
+    /// Starts the test build's <c>confer</c> CLI (the binary a user runs) with <paramref name="args"/>, from the
+    /// repository root, without the developer's <c>CONFER_API_KEY</c> (a test passes its keys explicitly).
+    /// </summary>
     public static RunningProcess Cli(string name, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataPaths.RepoRoot };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Confer.Cli.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["NO_COLOR"] = "1";
+        info.Environment.Remove("CONFER_API_KEY");
         return new RunningProcess(name, Process.Start(info)!);
     }
 
@@ -282,6 +286,26 @@ internal sealed class RunningProcess : IDisposable
 
     /// <summary>SIGCONT after <see cref="Stop"/>.</summary>
     public void Continue() => Signal("-CONT");
+
+    /// <summary>
+    /// Ctrl+C (SIGINT); SIGTERM, which takes the same shutdown path, when the process ignores SIGINT. A test run
+    /// started as a background job of a shell without job control (a CI script under nohup or <c>&amp;</c>) hands its
+    /// children SIGINT already ignored, and .NET keeps it ignored as every Unix program does.
+    /// </summary>
+    /// <returns>The signal sent, e.g. <c>-INT</c>.</returns>
+    public string Interrupt()
+    {
+        var signal = IgnoresSigint() ? "-TERM" : "-INT";
+        Signal(signal);
+        return signal;
+    }
+
+    /// <summary>Bit 1 (SIGINT) of the SigIgn mask in /proc/&lt;pid&gt;/status.</summary>
+    private bool IgnoresSigint()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0;
+    }
 
     private void Signal(string signal)
     {

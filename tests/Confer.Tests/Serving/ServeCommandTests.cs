@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Confer.Reasoning.Actors;
-using Confer.Tests.Data;
 using Confer.Tests.Deployment;
 
 namespace Confer.Tests.Serving;
@@ -9,8 +8,6 @@ namespace Confer.Tests.Serving;
 /// <summary><c>confer serve</c> as a user runs it: a separate process, found through the URL it prints.</summary>
 public sealed partial class ServeCommandTests
 {
-    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "Confer.Cli.dll");
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -40,12 +37,8 @@ public sealed partial class ServeCommandTests
         using var stream = await http.SendAsync(longRequest, HttpCompletionOption.ResponseHeadersRead, Ct);
         using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync(Ct));
         Assert.StartsWith("data: ", await reader.ReadLineAsync(Ct));
-        // A test run started as a background job of a shell without job control (a CI script under nohup or `&`) hands
-        // its children SIGINT already ignored, and .NET keeps it ignored as every Unix program does, so the server would
-        // never hear Ctrl+C; SIGTERM, which no shell ignores for its jobs, takes the same shutdown path.
-        var signal = IgnoresSigint(server.Pid) ? "-TERM" : "-INT";
         var signalled = Stopwatch.StartNew();
-        using (var interrupt = Process.Start("kill", [signal, server.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await interrupt.WaitForExitAsync(Ct);
+        var signal = server.Interrupt();
         var rest = await reader.ReadToEndAsync(Ct);
         Assert.True(rest.Contains("The server is shutting down", StringComparison.Ordinal),
             $"the stream ended {signalled.Elapsed.TotalSeconds:F1} s after kill {signal} without the shutdown event; it ended with " +
@@ -69,7 +62,7 @@ public sealed partial class ServeCommandTests
         Assert.Contains(message, Assert.Single(errors));
     }
 
-    private static async Task<Uri> WaitForUrlAsync(ServeProcess server)
+    private static async Task<Uri> WaitForUrlAsync(RunningProcess server)
     {
         var until = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < until)
@@ -82,37 +75,8 @@ public sealed partial class ServeCommandTests
         return null!;
     }
 
-    private static ServeProcess Start(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = DataPaths.RepoRoot };
-        info.ArgumentList.Add(Cli);
-        foreach (var a in args) info.ArgumentList.Add(a);
-        info.Environment["NO_COLOR"] = "1";
-        info.Environment.Remove("CONFER_API_KEY");
-        var process = Process.Start(info)!;
-        return new ServeProcess(process.Id, new RunningProcess("serve", process));
-    }
-
-    /// <summary>Whether the process ignores SIGINT (bit 1 of the SigIgn mask in /proc/&lt;pid&gt;/status).</summary>
-    private static bool IgnoresSigint(int pid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0;
-    }
+    private static RunningProcess Start(params string[] args) => RunningProcess.Cli("serve", args);
 
     [GeneratedRegex(@"Serving 'tiny' at (http://\S+/v1) ")]
     private static partial Regex ServingLine();
-
-    private sealed record ServeProcess(int Pid, RunningProcess Process) : IDisposable
-    {
-        public string Output => Process.Output;
-
-        public bool HasExited => Process.HasExited;
-
-        public int ExitCode => Process.ExitCode;
-
-        public Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken ct) => Process.WaitForExitAsync(timeout, ct);
-
-        public void Dispose() => Process.Dispose();
-    }
 }
