@@ -35,10 +35,18 @@ internal static class BenchMachine
             : Allocator;
 
     /// <summary>
-    /// libgomp's wait policy. It decides what an idle OpenMP thread does: spin (the default, fast on an idle machine) or
-    /// sleep (<c>PASSIVE</c>, robust when another process shares the cores). See docs/performance.md.
+    /// libgomp's wait policy and spin count. They decide what an idle OpenMP thread does: spin (the default, fast on an
+    /// idle machine), sleep (<c>PASSIVE</c>, robust when another process shares the cores), or spin a bounded number of
+    /// times first (<c>GOMP_SPINCOUNT</c>). See docs/performance.md.
     /// </summary>
-    public static string OmpWaitPolicy => Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { Length: > 0 } policy ? policy : "default";
+    public static string OmpWaitPolicy
+    {
+        get
+        {
+            var policy = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { Length: > 0 } p ? p : "default";
+            return Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is { Length: > 0 } spins ? $"{policy}, GOMP_SPINCOUNT {spins}" : policy;
+        }
+    }
 
     /// <summary>The 1-minute load average when the bench started: near 0 means the machine was otherwise idle.</summary>
     public static string LoadAverage =>
