@@ -136,7 +136,7 @@ public static class FederationServer
                 Fraction = run.Fraction, MinClients = run.MinClients, Seed = run.Seed, RoundDeadlineSeconds = server.RoundDeadlineSeconds,
                 RankChoices = run.RankByCapacity ? [.. run.ClientRanks.Distinct().Order()] : [],
             });
-            var policy = new RoundPolicy(server.MinReturned, server.OnShortRound == "fail" ? ShortRoundAction.Fail : ShortRoundAction.Retry, server.MaxRoundAttempts);
+            var policy = RoundPolicy.FromKeys(server.MinReturned, server.OnShortRound, server.MaxRoundAttempts);
             var alreadyFinished = store.IsFinished;
             await new RoundDriver(run, strategy, scheduler, pool, store, serverModel, pipeline, policy, status).RunAsync(ct).ConfigureAwait(false);
             if (!alreadyFinished)

@@ -144,7 +144,7 @@ public sealed class SimulationEngine : IDisposable
             RankChoices = _s.RankByCapacity ? [.. _s.ClientRanks.Distinct().Order()] : [],
         });
         var driver = new RoundDriver(_s, strategy, scheduler, pool, run, new CausalLMServerModel(_clientModel, _data.GlobalTest, _s.EvalBatchSize, _padId, _probe),
-            pipeline, new RoundPolicy(), _progress);
+            pipeline, RoundPolicy.FromKeys(_s.MinReturned, _s.OnShortRound, _s.MaxRoundAttempts), _progress);
         if (resume) run.PrepareResume();
         else run.Create(ConfigBinder.ToYaml(_s), _data.Report.ToJson(), Description());
         // Every in-process exchange completes synchronously, so this never blocks a thread another task needs.

@@ -85,6 +85,11 @@ public sealed class SimulationSettings
     public double? RoundDeadlineSeconds { get; set; }
     [ConfigKey("rank_by_capacity", "scheduler deadline: give each selected client the largest rank from client_ranks it can train and send within round_deadline_s (flora, flexlora, hetlora, ffa-lora)")]
     public bool RankByCapacity { get; set; }
+    [ConfigKey("min_returned", "updates a round needs to aggregate: with client_devices (simulated drop-outs, round_deadline_s) a round that gets fewer is retried or stops the run, see on_short_round (a deployment's server key of the same name applies there)")]
+    public int MinReturned { get; set; } = 1;
+    [ConfigKey("on_short_round", "when fewer than min_returned updates arrive: retry (run the round again: new drop-out and timing draws) or fail (stop the run; --resume retries the round)")]
+    public string OnShortRound { get; set; } = "retry";
+    [ConfigKey("max_round_attempts", "attempts per round before the run stops with an error")] public int MaxRoundAttempts { get; set; } = 3;
 
     [ConfigKey("proximal_mu", "FedProx μ (fedprox only; unset = 0.01, 0 = FedAvg)")] public double? ProximalMu { get; set; }
     [ConfigKey("server_lr", "server learning rate η (fedavgm 1, fedadagrad/fedadam 0.1, fedyogi 0.01 when unset)")] public double? ServerLearningRate { get; set; }
@@ -191,6 +196,8 @@ public sealed class SimulationSettings
             throw new ConfigException("packing: a soft prompt's virtual tokens would belong to the first example of each packed row only; set packing: false for peft_method prompt.");
         Require(DeviceTokensPerSecond is null or > 0, "device_tokens_per_second", "> 0 when set");
         Require(RoundDeadlineSeconds is null or > 0, "round_deadline_s", "> 0 when set");
+        Require(MinReturned >= 1 && MaxRoundAttempts >= 1, "min_returned/max_round_attempts", "≥ 1");
+        if (OnShortRound is not ("retry" or "fail")) throw new ConfigException($"on_short_round: '{OnShortRound}' is not retry or fail.");
         foreach (var device in ClientDevices) Network.DeviceProfile.Parse(device);
         if (RankByCapacity && !string.Equals(Scheduler, "deadline", StringComparison.OrdinalIgnoreCase))
             throw new ConfigException("rank_by_capacity: ranks are chosen by the deadline scheduler; set scheduler: deadline.");

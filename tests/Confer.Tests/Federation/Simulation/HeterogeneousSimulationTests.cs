@@ -100,6 +100,42 @@ public class HeterogeneousSimulationTests : IClassFixture<SimulationEngineTests.
     }
 
     /// <summary>
+    /// min_returned in a simulation: with seeded drop-outs (30 % per client, 3 of 10 clients per round) some round of
+    /// the plain run aggregates fewer than 3 updates; with min_returned 3 every committed round aggregates all 3 (the
+    /// short attempts were retried with new draws), and with on_short_round fail the run stops at the first short round
+    /// with an error naming min_returned, leaving the rounds before it committed.
+    /// </summary>
+    [Fact]
+    public void MinReturnedRetriesOrStopsARoundThatSimulatedDropOutsLeftShort()
+    {
+        using var dir = new TempDir();
+        SimulationSettings Config(int minReturned, string onShort)
+        {
+            var s = Settings(dir.Path, 3);
+            s.ClientDevices = ["lan dropout=0.3"];
+            s.MinReturned = minReturned;
+            s.OnShortRound = onShort;
+            s.MaxRoundAttempts = 20;
+            return s;
+        }
+        static List<int> Aggregated(string run) => [.. new RunFolder(run).Rounds().Where(r => r.Round > 0).Select(r => r.Aggregated.Count)];
+        var ct = TestContext.Current.CancellationToken;
+
+        var plain = Aggregated(SimulationEngine.Run(Config(1, "retry"), dir.File("plain"), resume: false, ct: ct).RunFolder);
+        Assert.Equal(3, plain.Count);
+        Assert.Contains(plain, n => n < 3);
+
+        var retried = Aggregated(SimulationEngine.Run(Config(3, "retry"), dir.File("retried"), resume: false, ct: ct).RunFolder);
+        Assert.Equal([3, 3, 3], retried);
+
+        var firstShort = plain.FindIndex(n => n < 3) + 1;
+        var e = Assert.Throws<RunStoppedException>(() => SimulationEngine.Run(Config(3, "fail"), dir.File("failed"), resume: false, ct: ct));
+        Assert.Contains("min_returned is 3", e.Message);
+        Assert.Contains($"round {firstShort} attempt 1", e.Message);
+        Assert.Equal(firstShort - 1, new RunFolder(dir.File("failed")).LastCompletedRound());
+    }
+
+    /// <summary>
     /// A device a thousand times slower than the reference cannot train within 5 s: the deadline scheduler explores it
     /// in round 1 (nothing is known yet), the network drops it there with the deadline reason and the round lasts
     /// until the deadline; from round 2 on, its measured history rules it out and no one misses the deadline.
