@@ -86,6 +86,35 @@ public static class ConfigBinder
     public static string ToYaml<T>(T settings) =>
         string.Join('\n', Describe(settings).Select(d => $"{d.Key}: {Quote(d.Value)}  # {d.Description}")) + "\n";
 
+    /// <summary>
+    /// The keys whose values differ between a run's stored config (as <see cref="ToYaml{T}"/> wrote it, perhaps in an
+    /// older version) and <paramref name="current"/>. Compared as bound values, so help comments do not count, and a key
+    /// added since the file was written counts only when its current value is not its default (new keys default to the
+    /// old behaviour). A stored key this version no longer has is an error naming it.
+    /// </summary>
+    /// <param name="storedYaml">The stored config.</param>
+    /// <param name="current">The settings asked for now.</param>
+    /// <param name="source">Names the stored config in errors.</param>
+    public static IReadOnlyList<string> ChangedKeys<T>(string storedYaml, T current, string source) where T : new()
+    {
+        var stored = Describe(BindText<T>(storedYaml, source)).ToDictionary(d => d.Key, d => d.Value, StringComparer.Ordinal);
+        return [.. Describe(current).Where(d => stored[d.Key] != d.Value).Select(d => d.Key)];
+    }
+
+    /// <summary>
+    /// As <see cref="ChangedKeys{T}(string, T, string)"/> for two YAML documents of a settings class not known here: the
+    /// keys whose values differ or that only one of them has (help comments do not count).
+    /// </summary>
+    /// <param name="storedYaml">The stored config.</param>
+    /// <param name="currentYaml">The config asked for now.</param>
+    /// <param name="source">Names the stored config in errors.</param>
+    public static IReadOnlyList<string> ChangedKeys(string storedYaml, string currentYaml, string source)
+    {
+        var stored = ReadYamlText(storedYaml, source).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var current = ReadYamlText(currentYaml, "the current config").ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return [.. stored.Keys.Union(current.Keys).Where(k => !stored.TryGetValue(k, out var a) || !current.TryGetValue(k, out var b) || a != b).Order(StringComparer.Ordinal)];
+    }
+
     private static Dictionary<string, PropertyInfo> Keys<T>() =>
         typeof(T).GetProperties()
             .Select(p => (p, a: p.GetCustomAttribute<ConfigKeyAttribute>()))

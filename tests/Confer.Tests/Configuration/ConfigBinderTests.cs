@@ -115,4 +115,24 @@ public class ConfigBinderTests
         var e = Assert.Throws<ConfigException>(() => ConfigBinder.BindText<Settings>("nope: 1\n", "the server's run config"));
         Assert.Contains("the server's run config", e.Message);
     }
+
+    /// <summary>
+    /// A stored run config is compared by value with the current settings: a file from an older version (a key missing,
+    /// help reworded) matches the current defaults; a changed value or a new key set away from its default differs; a
+    /// key this version no longer has is named.
+    /// </summary>
+    [Fact]
+    public void ChangedKeysComparesValuesSoAnOlderFileWithoutANewKeyStillMatches()
+    {
+        var current = new Settings { Rounds = 5 };
+        var older = string.Join('\n', ConfigBinder.ToYaml(current).Split('\n').Where(l => !l.StartsWith("momentum:", StringComparison.Ordinal)))
+            .Replace("# rounds to run", "# how many rounds", StringComparison.Ordinal);
+        Assert.Empty(ConfigBinder.ChangedKeys(older, current, "stored"));
+        Assert.Equal(["momentum", "rounds"], ConfigBinder.ChangedKeys(older, new Settings { Rounds = 6, Momentum = 0.9 }, "stored"));
+        var e = Assert.Throws<ConfigException>(() => ConfigBinder.ChangedKeys(older + "warmup: 3\n", current, "state 'x'"));
+        Assert.Contains("state 'x': unknown key 'warmup'", e.Message);
+
+        Assert.Empty(ConfigBinder.ChangedKeys("a: 1  # one\nb: x\n", "b: x  # bee\na: 1\n", "stored"));
+        Assert.Equal(["a", "c"], ConfigBinder.ChangedKeys("a: 1\nb: x\n", "a: 2\nb: x\nc: 0\n", "stored"));
+    }
 }

@@ -72,8 +72,15 @@ public static class FederationServer
         var yaml = ConfigBinder.ToYaml(run);
         var clientYaml = deployed.ClientConfigYaml == yaml ? null : deployed.ClientConfigYaml;
         // The clients' config first: it holds the keys the operator wrote (a FedCoT run's driver keys derive from them).
-        CheckSameRun(store, ClientConfigKey, clientYaml, server.State);
-        CheckSameRun(store, RunConfigKey, yaml, server.State);
+        if (store.GetMeta(RunConfigKey) is { } storedRun)
+        {
+            var source = $"state '{server.State}'";
+            var storedClient = store.GetMeta(ClientConfigKey);
+            CheckSameRun(server.State, storedClient is null || clientYaml is null
+                ? storedClient == clientYaml ? [] : [ClientConfigKey]
+                : ConfigBinder.ChangedKeys(storedClient, clientYaml, source));
+            CheckSameRun(server.State, ConfigBinder.ChangedKeys(storedRun, run, source));
+        }
 
         // The model, tokenizer and test data are checked here, before the state folder records this run's config.
         if (!Directory.Exists(run.Model)) throw new ConfigException($"model: folder '{run.Model}' does not exist.");
@@ -168,15 +175,14 @@ public static class FederationServer
     }
 
     /// <summary>A state folder belongs to one run: a restart with different experiment keys would mix two runs' rounds.</summary>
-    private static void CheckSameRun(ServerStore store, string key, string? yaml, string stateFolder)
+    /// <summary>
+    /// Refuses to continue a state folder's run with other settings. Values are compared, not text (the callers'
+    /// <see cref="ConfigBinder.ChangedKeys{T}(string, T, string)"/>): a restart after an upgrade that only added keys at
+    /// their defaults or reworded their help continues the run.
+    /// </summary>
+    private static void CheckSameRun(string stateFolder, IReadOnlyList<string> differs)
     {
-        // A state folder that holds no run yet has neither key; one that does pins both (absent = none).
-        if (store.GetMeta(RunConfigKey) is null) return;
-        var stored = store.GetMeta(key) ?? "";
-        yaml ??= "";
-        if (stored == yaml) return;
-        var differs = stored.Split('\n').Except(yaml.Split('\n')).Concat(yaml.Split('\n').Except(stored.Split('\n')))
-            .Select(l => l.Split(':')[0]).Where(k => k.Length > 0).Distinct().ToList();
+        if (differs.Count == 0) return;
         throw new ConfigException(
             $"state '{stateFolder}' holds a run with other settings (differs in: {string.Join(", ", differs)}); restore the original config, or use a new state folder for a new run.");
     }

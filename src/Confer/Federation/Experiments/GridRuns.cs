@@ -73,10 +73,9 @@ public sealed class GridRuns
 
     private static void CheckSameConfig(GridCell cell, SimulationSettings settings, RunFolder run)
     {
-        var stored = File.ReadAllText(run.ConfigFile);
-        var now = ConfigBinder.ToYaml(settings);
-        if (stored == now) return;
-        var differs = stored.Split('\n').Except(now.Split('\n')).Select(l => l.Split(':')[0]).Where(k => k.Length > 0).ToList();
+        // Values, not text: a grid resumed after an upgrade that only added keys at their defaults continues its cells.
+        var differs = ConfigBinder.ChangedKeys(File.ReadAllText(run.ConfigFile), settings, run.ConfigFile);
+        if (differs.Count == 0) return;
         throw new ConfigException($"cell {cell}: {run.Folder} holds a run with other settings (differs in: {string.Join(", ", differs)}); " +
                                   "use the same --config/--set as before, or another --name.");
     }
