@@ -71,7 +71,8 @@ public static class FederationServer
             throw new ConfigException("client_devices: the device and network model is for `confer simulate`; a deployment runs on its clients' real devices and links. Remove it.");
         var yaml = ConfigBinder.ToYaml(run);
         var clientYaml = deployed.ClientConfigYaml == yaml ? null : deployed.ClientConfigYaml;
-        // The clients' config first: it holds the keys the operator wrote (a FedCoT run's driver keys derive from them).
+        // A state folder that holds no run yet has neither config; one that does pins both (no client config = the run's
+        // own). The clients' config first: it holds the keys the operator wrote (a FedCoT run's driver keys derive from them).
         if (store.GetMeta(RunConfigKey) is { } storedRun)
         {
             var source = $"state '{server.State}'";
@@ -174,9 +175,9 @@ public static class FederationServer
                    System.Text.Encoding.UTF8.GetBytes(header[bearer.Length..].Trim()), System.Text.Encoding.UTF8.GetBytes(token));
     }
 
-    /// <summary>A state folder belongs to one run: a restart with different experiment keys would mix two runs' rounds.</summary>
     /// <summary>
-    /// Refuses to continue a state folder's run with other settings. Values are compared, not text (the callers'
+    /// A state folder belongs to one run: a restart with different experiment keys would mix two runs' rounds, so it is
+    /// refused. Values are compared, not text (the callers'
     /// <see cref="ConfigBinder.ChangedKeys{T}(string, T, string)"/>): a restart after an upgrade that only added keys at
     /// their defaults or reworded their help continues the run.
     /// </summary>
