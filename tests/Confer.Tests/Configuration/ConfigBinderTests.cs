@@ -134,5 +134,7 @@ public class ConfigBinderTests
 
         Assert.Empty(ConfigBinder.ChangedKeys("a: 1  # one\nb: x\n", "b: x  # bee\na: 1\n", "stored"));
         Assert.Equal(["a", "c"], ConfigBinder.ChangedKeys("a: 1\nb: x\n", "a: 2\nb: x\nc: 0\n", "stored"));
+        Assert.Equal(["a"], ConfigBinder.ChangedKeys("", "a: 1\n", "stored"));
+        Assert.Empty(ConfigBinder.ChangedKeys("", "", "stored"));
     }
 }

@@ -71,15 +71,12 @@ public static class FederationServer
             throw new ConfigException("client_devices: the device and network model is for `confer simulate`; a deployment runs on its clients' real devices and links. Remove it.");
         var yaml = ConfigBinder.ToYaml(run);
         var clientYaml = deployed.ClientConfigYaml == yaml ? null : deployed.ClientConfigYaml;
-        // A state folder that holds no run yet has neither config; one that does pins both (no client config = the run's
-        // own). The clients' config first: it holds the keys the operator wrote (a FedCoT run's driver keys derive from them).
+        // A state folder that holds no run yet has neither config; one that does pins both (an absent client config, i.e.
+        // the clients get the run's own, compares as empty). The clients' config first: it holds the keys the operator wrote (a FedCoT run's driver keys derive from them).
         if (store.GetMeta(RunConfigKey) is { } storedRun)
         {
             var source = $"state '{server.State}'";
-            var storedClient = store.GetMeta(ClientConfigKey);
-            CheckSameRun(server.State, storedClient is null || clientYaml is null
-                ? storedClient == clientYaml ? [] : [ClientConfigKey]
-                : ConfigBinder.ChangedKeys(storedClient, clientYaml, source));
+            CheckSameRun(server.State, ConfigBinder.ChangedKeys(store.GetMeta(ClientConfigKey) ?? "", clientYaml ?? "", source));
             CheckSameRun(server.State, ConfigBinder.ChangedKeys(storedRun, run, source));
         }
 
