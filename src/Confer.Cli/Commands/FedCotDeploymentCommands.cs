@@ -26,7 +26,7 @@ internal static class FedCotDeploymentCommands
     public static Command Client() => ClientCommand.Create("client",
         "Join a FedCoT server as one site: the local LLM writes K reasoning paths per question (cached), the discriminator trains on them each round; only its LoRA and head are sent.",
         "this site's training questions in --format (e.g. GSM8K JSONL); they never leave this machine",
-        "the discriminator's encoder folder (must match the server's encoder; default models/confer-bert-arith)",
+        "the discriminator's encoder folder (must match the server's encoder; default models/confer-arith-verifier, the arithmetic suite's)",
         "client YAML (keys: server, token, token_file, ca, data, test_data, format, model, actor, actor_model, cache, device, threads, lora_r, state …)",
         [
             ("test_data", new Option<string?>("--test-data") { Description = "held-out questions (same format) on which this site scores the global discriminator each round" }),
@@ -37,7 +37,7 @@ internal static class FedCotDeploymentCommands
         (config, overrides) =>
         {
             // A site's model is the discriminator's encoder, not `confer client`'s causal LM.
-            var (settings, site) = ConfigBinder.Bind<ClientSettings, FedCotSiteSettings>(config, overrides, [$"model={new FedCotSettings().Encoder}"]);
+            var (settings, site) = ConfigBinder.Bind<ClientSettings, FedCotSiteSettings>(config, overrides, [$"model={FedCotSettings.DefaultEncoder("arithmetic")}"]);
             site.Validate(); // before connecting: a mistyped format or test file fails at once, not after the join
             return (settings, new DiscriminatorSite(site));
         });

@@ -44,7 +44,7 @@ public sealed class FedCotDeploymentTests
         using (var actor = ActorSource.Open(new FedCotSettings { Actor = Models("confer-arith-actor") }))
         {
             var generator = new CandidateGenerator(actor.Actor, actor.CacheKey, s.Sampling, suite.Prompt, new CandidateCache(dir.File("sim-cache")));
-            var (model, tokenizer) = DiscriminatorModel.Load(s.Encoder, s.LoraTargets, s.Seed);
+            var (model, tokenizer) = DiscriminatorModel.Load(s.EncoderFolder, s.LoraTargets, s.Seed);
             try
             {
                 var input = new DiscriminatorInput(tokenizer, s.MaxLength);
@@ -75,7 +75,7 @@ public sealed class FedCotDeploymentTests
             foreach (var id in sites.Select(d => d.Name).Append("intruder")) tokens[id] = store.IssueToken(id);
         File.WriteAllLines(dir.File("server.yaml"),
         [
-            $"encoder: {s.Encoder}", $"train_questions: {s.TrainQuestions}", $"test_questions: {s.TestQuestions}", $"k: {s.K}", $"max_tokens: {s.MaxTokens}",
+            $"encoder: {s.EncoderFolder}", $"train_questions: {s.TrainQuestions}", $"test_questions: {s.TestQuestions}", $"k: {s.K}", $"max_tokens: {s.MaxTokens}",
             $"max_length: {s.MaxLength}", $"rounds: {s.Rounds}", $"local_steps: {s.LocalSteps}", "client_ranks: [4, 8, 4]", $"micro_batch_size: {s.MicroBatchSize}",
             $"eval_batch_size: {s.EvalBatchSize}", $"seed: {s.Seed}",
             "listen: 127.0.0.1:0", $"state: {state}", $"tls_cert: {dir.File("certs/server.crt")}", $"tls_key: {dir.File("certs/server.key")}",
@@ -85,7 +85,7 @@ public sealed class FedCotDeploymentTests
         var server = processes.Start("server", "fedcot", "server", "--config", dir.File("server.yaml"));
         var url = DeploymentHarness.WaitForUrl(state, server);
         RunningProcess Client(string id, params string[] kind) => processes.Start(id, [.. kind, "--server", url, "--token", tokens[id], "--ca", dir.File("certs/ca.crt"),
-            "--model", s.Encoder, "--set", "threads=1", "--set", "max_backoff_s=2"]);
+            "--model", s.EncoderFolder, "--set", "threads=1", "--set", "max_backoff_s=2"]);
         var clients = sites.Select(d => Client(d.Name, "fedcot", "client", "--data", dir.File($"suite/{d.Name}/train.jsonl"),
             "--test-data", dir.File($"suite/{d.Name}/test.jsonl"), "--actor", Models("confer-arith-actor"), "--cache", dir.File($"cache-{d.Name}"))).ToList();
         var intruder = Client("intruder", "client", "--data", dir.File($"suite/{sites[0].Name}/train.jsonl"));
@@ -98,7 +98,7 @@ public sealed class FedCotDeploymentTests
         // The same merged discriminator and head as the simulation's.
         using (var expected = SafetensorsFile.Load(Path.Combine(simulated, "final", "model", "model.safetensors")))
         using (var actual = SafetensorsFile.Load(Path.Combine(state, "final", "model", "model.safetensors")))
-        using (var start = SafetensorsFile.Load(Path.Combine(s.Encoder, "model.safetensors")))
+        using (var start = SafetensorsFile.Load(Path.Combine(s.EncoderFolder, "model.safetensors")))
         {
             Assert.Equal(expected.Names.Order(StringComparer.Ordinal), actual.Names.Order(StringComparer.Ordinal));
             foreach (var (name, t) in expected)

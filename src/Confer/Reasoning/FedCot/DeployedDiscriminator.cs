@@ -29,10 +29,10 @@ public static class DeployedDiscriminator
         foreach (var (key, value) in SiteOrExperimentKeys)
             if (!Equals(value(s), value(defaults)))
                 throw new ConfigException($"{key}: a deployed FedCoT server does not use it (each site sets its own actor and cache with `confer fedcot client`, and no baselines run); remove it from the server's config.");
-        if (!Directory.Exists(s.Encoder)) throw new ConfigException($"encoder: folder '{s.Encoder}' does not exist.");
+        if (!Directory.Exists(s.EncoderFolder)) throw new ConfigException($"encoder: folder '{s.EncoderFolder}' does not exist.");
         return new DeployedRun(DiscriminatorSite.Kind, FederatedDiscriminator.DriverSettings(s, deployed: true), ConfigBinder.ToYaml(s), () =>
         {
-            var (model, tokenizer) = DiscriminatorModel.Load(s.Encoder, s.LoraTargets, s.Seed, Runtime.DeviceSelector.Parse(s.Device));
+            var (model, tokenizer) = DiscriminatorModel.Load(s.EncoderFolder, s.LoraTargets, s.Seed, Runtime.DeviceSelector.Parse(s.Device));
             return new DiscriminatorServerModel(model, [], s.EvalBatchSize, tokenizer.PadId ?? 0);
         });
     }

@@ -38,7 +38,7 @@ public static class FedCotExperiment
         progress ??= new NullProgress();
         if (File.Exists(Path.Combine(runFolder, FedCotResult.FileName)) || Directory.Exists(Path.Combine(runFolder, "discriminator")))
             throw new ConfigException($"Run folder '{runFolder}' already holds a FedCoT run; choose another name or output.");
-        if (!Directory.Exists(s.Encoder)) throw new ConfigException($"encoder: folder '{s.Encoder}' does not exist.");
+        if (!Directory.Exists(s.EncoderFolder)) throw new ConfigException($"encoder: folder '{s.EncoderFolder}' does not exist.");
         var clock = Stopwatch.StartNew();
         var suite = LoadSuite(s);
         Directory.CreateDirectory(runFolder);
@@ -47,7 +47,7 @@ public static class FedCotExperiment
         var candidates = GenerateCandidates(s, suite, actor, progress, ct);
 
         progress.Phase("loading the discriminator's encoder");
-        var (model, tokenizer) = DiscriminatorModel.Load(s.Encoder, s.LoraTargets, s.Seed, Runtime.DeviceSelector.Parse(s.Device));
+        var (model, tokenizer) = DiscriminatorModel.Load(s.EncoderFolder, s.LoraTargets, s.Seed, Runtime.DeviceSelector.Parse(s.Device));
         try
         {
             var padId = tokenizer.PadId ?? 0;

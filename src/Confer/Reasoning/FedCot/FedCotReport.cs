@@ -25,7 +25,7 @@ internal static class FedCotReport
             .Append("th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #e4e4e4; text-align: left; } th { background: #f3f3f3; }\n")
             .Append(".n { text-align: right; font-variant-numeric: tabular-nums; } tr.total td { font-weight: bold; border-top: 1px solid #999; } .note { color: #666; font-size: 0.9em; }\n")
             .Append("</style>\n</head>\n<body>\n<h1>").Append(E(title)).Append("</h1>\n");
-        Note(html, $"Actor {s.Actor}; encoder {s.Encoder}; K = {s.K} candidates at temperature {F(s.Temperature)}; {s.Rounds} rounds × {s.LocalSteps} local steps; " +
+        Note(html, $"Actor {s.Actor}; encoder {s.EncoderFolder}; K = {s.K} candidates at temperature {F(s.Temperature)}; {s.Rounds} rounds × {s.LocalSteps} local steps; " +
                    $"LoRA ranks {string.Join(", ", s.ClientRanks)} on [{string.Join(", ", s.LoraTargets)}]; seed {s.Seed}; {F(result.Seconds)} s.");
 
         html.Append("<h2>Test accuracy (%)</h2>\n");

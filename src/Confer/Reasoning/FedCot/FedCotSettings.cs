@@ -31,7 +31,8 @@ public sealed class FedCotSettings
     [ConfigKey("max_tokens", "most tokens per reasoning path [D: 512]")] public int MaxTokens { get; set; } = 96;
     [ConfigKey("cache", "folder of the candidate cache (shared by runs; a corrupt file is regenerated)")] public string Cache { get; set; } = "runs/candidate-cache";
 
-    [ConfigKey("encoder", "the discriminator's pre-trained BERT-family encoder folder (HF layout with vocab.txt)")] public string Encoder { get; set; } = "models/confer-bert-arith";
+    [ConfigKey("encoder", "the discriminator's pre-trained BERT-family encoder folder (HF layout with vocab.txt); unset = the suite's shipped one: models/confer-arith-verifier (arithmetic), models/confer-bert-arith (medical)")]
+    public string Encoder { get; set; } = "";
     [ConfigKey("max_length", "most tokens of one discriminator input [CLS] q [SEP] r [SEP] a [SEP] [D: 512]")] public int MaxLength { get; set; } = 160;
     [ConfigKey("lora_targets", "encoder modules that get LoRA [D: query, value]")] public string[] LoraTargets { get; set; } = ["query", "value"];
     [ConfigKey("client_ranks", "LoRA rank of each client, by client index (the paper's heterogeneous 4, 32, 32, 16, 4)")] public int[] ClientRanks { get; set; } = [4, 32, 32, 16, 4];
@@ -54,6 +55,16 @@ public sealed class FedCotSettings
     [ConfigKey("sft_lora_r", "Fed-SFT: LoRA rank of the actor's adapters")] public int SftLoraRank { get; set; } = 8;
 
     public static readonly IReadOnlyList<string> KnownBaselines = ["cot", "self-consistency", "local", "fed-sft", "pass@k"];
+
+    /// <summary>The encoder folder the discriminator loads: <see cref="Encoder"/>, or the suite's shipped encoder when unset.</summary>
+    public string EncoderFolder => Encoder.Length > 0 ? Encoder : DefaultEncoder(Suite);
+
+    /// <summary>
+    /// The shipped encoder for <paramref name="suite"/>. The arithmetic suite's is a verifier pre-trained to check worked
+    /// solutions (a masked-LM encoder of that size learns nothing that selects, docs/fedcot.md); its vocabulary splits
+    /// numbers into digits and knows no medical words, so the medical suite keeps the WordPiece masked-LM encoder.
+    /// </summary>
+    public static string DefaultEncoder(string suite) => suite == "medical" ? "models/confer-bert-arith" : "models/confer-arith-verifier";
 
     /// <summary>The candidate sampling these settings ask for.</summary>
     public CandidateSampling Sampling => new(K, Temperature, TopP, MaxTokens, Seed);

@@ -29,7 +29,7 @@ internal sealed class FederatedDiscriminator(FedCotSettings s, ClientModel model
     /// </summary>
     public static SimulationSettings DriverSettings(FedCotSettings s, bool deployed) => new()
     {
-        Name = deployed ? s.Name : "discriminator", Seed = s.Seed, Device = s.Device, Model = s.Encoder, Strategy = "flora", Rounds = s.Rounds,
+        Name = deployed ? s.Name : "discriminator", Seed = s.Seed, Device = s.Device, Model = s.EncoderFolder, Strategy = "flora", Rounds = s.Rounds,
         Scheduler = "all", Fraction = 1, MinClients = 1, LocalSteps = s.LocalSteps, LearningRate = s.LearningRate,
         MicroBatchSize = s.MicroBatchSize, LoraRank = s.ClientRanks.Max(), LoraAlpha = s.LoraScale * s.ClientRanks.Max(),
         LoraTargets = s.LoraTargets, ClientRanks = s.ClientRanks, LoraDropout = 0, EvalEvery = 1, ClientEvalEvery = deployed ? 1 : 0,
