@@ -34,7 +34,7 @@ public sealed class FedCotSettings
     [ConfigKey("encoder", "the discriminator's pre-trained BERT-family encoder folder (HF layout with vocab.txt); unset = the suite's shipped one: models/confer-arith-verifier (arithmetic), models/confer-bert-arith (medical)")]
     public string Encoder { get; set; } = "";
     [ConfigKey("max_length", "most tokens of one discriminator input [CLS] q [SEP] r [SEP] a [SEP] [D: 512]")] public int MaxLength { get; set; } = 160;
-    [ConfigKey("lora_targets", "encoder modules that get LoRA [D: query, value]")] public string[] LoraTargets { get; set; } = ["query", "value"];
+    [ConfigKey("lora_targets", "encoder modules that get LoRA, by name suffix as in PEFT (layer.3.attention.self.query: that layer only) [D: query, value]")] public string[] LoraTargets { get; set; } = ["query", "value"];
     [ConfigKey("client_ranks", "LoRA rank of each client, by client index (the paper's heterogeneous 4, 32, 32, 16, 4)")] public int[] ClientRanks { get; set; } = [4, 32, 32, 16, 4];
     [ConfigKey("lora_scale", "LoRA scale α/r shared by every client [D: α = 2r]")] public double LoraScale { get; set; } = 2;
     [ConfigKey("pos_weight", "BCE positive weight: 1 = plain BCE, auto = N_neg/N_pos of each client's own candidates [D]")] public string PosWeight { get; set; } = "1";
