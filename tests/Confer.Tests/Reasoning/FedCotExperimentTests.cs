@@ -14,6 +14,20 @@ namespace Confer.Tests.Reasoning;
 public sealed class FedCotExperimentTests
 {
     [Fact]
+    public void Seed_varies_the_run_but_not_the_questions_which_follow_suite_seed()
+    {
+        static string[] Questions(FedCotSettings s) =>
+            [.. FedCotExperiment.LoadSuite(s).Datasets.SelectMany(d => d.Train.Concat(d.Test)).Select(q => q.Question)];
+        var standard = Questions(new FedCotSettings { TrainQuestions = 4, TestQuestions = 4 });
+        // The shipped actor and verifier never saw seed 42's questions; another run seed must keep that test set.
+        Assert.Equal(standard, Questions(new FedCotSettings { TrainQuestions = 4, TestQuestions = 4, Seed = 7 }));
+        Assert.NotEqual(standard, Questions(new FedCotSettings { TrainQuestions = 4, TestQuestions = 4, SuiteSeed = 7 }));
+        // A deployment's sites bring their own questions: a server given suite_seed would ignore it, so it refuses it.
+        var refused = Assert.Throws<Confer.Configuration.ConfigException>(() => DeployedDiscriminator.Run(new FedCotSettings { SuiteSeed = 7 }));
+        Assert.StartsWith("suite_seed:", refused.Message);
+    }
+
+    [Fact]
     public void A_tiny_run_goes_through_every_stage_and_no_selector_beats_pass_at_k()
     {
         var root = Directory.CreateTempSubdirectory("confer-fedcot-").FullName;

@@ -41,8 +41,9 @@ public sealed class ShippedVerifierTests
         var input = new DiscriminatorInput(tokenizer, maxLength: 160);
         var random = new Random(7);
         var examples = new List<DiscriminatorExample>();
-        // The default suite's test questions: excluded from the verifier's training examples (tools/fedcot-verifier).
-        foreach (var dataset in ArithmeticSuite.Create(train: 0, test: 16).Datasets)
+        // The first 16 test questions of each family of the default suite (120 train, then test): no training example
+        // of the verifier was one of them (tools/fedcot-verifier excludes the suite's questions).
+        foreach (var dataset in ArithmeticSuite.Create(train: 120, test: 16).Datasets)
             foreach (var q in dataset.Test)
             {
                 var steps = q.Rationale!.Split(". ", StringSplitOptions.RemoveEmptyEntries).Select(s => s.TrimEnd('.')).ToList();

@@ -16,7 +16,7 @@ public static class DeployedDiscriminator
     private static readonly (string Key, Func<FedCotSettings, object?> Value)[] SiteOrExperimentKeys =
     [
         ("actor", s => s.Actor), ("actor_model", s => s.ActorModel), ("actor_concurrency", s => s.ActorConcurrency), ("cache", s => s.Cache),
-        ("data_root", s => s.DataRoot), ("output", s => s.Output), ("baselines", s => string.Join(",", s.Baselines)), ("sft_rounds", s => s.SftRounds),
+        ("suite_seed", s => s.SuiteSeed), ("data_root", s => s.DataRoot), ("output", s => s.Output), ("baselines", s => string.Join(",", s.Baselines)), ("sft_rounds", s => s.SftRounds),
         ("sft_local_steps", s => s.SftLocalSteps), ("sft_lr", s => s.SftLearningRate), ("sft_lora_r", s => s.SftLoraRank),
     ];
 
@@ -28,7 +28,7 @@ public static class DeployedDiscriminator
         var defaults = new FedCotSettings();
         foreach (var (key, value) in SiteOrExperimentKeys)
             if (!Equals(value(s), value(defaults)))
-                throw new ConfigException($"{key}: a deployed FedCoT server does not use it (each site sets its own actor and cache with `confer fedcot client`, and no baselines run); remove it from the server's config.");
+                throw new ConfigException($"{key}: a deployed FedCoT server does not use it (each site sets its own actor, cache and questions with `confer fedcot client`, and no baselines run); remove it from the server's config.");
         if (!Directory.Exists(s.EncoderFolder)) throw new ConfigException($"encoder: folder '{s.EncoderFolder}' does not exist.");
         return new DeployedRun(DiscriminatorSite.Kind, FederatedDiscriminator.DriverSettings(s, deployed: true), ConfigBinder.ToYaml(s), () =>
         {

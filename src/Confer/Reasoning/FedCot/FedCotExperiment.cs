@@ -101,8 +101,8 @@ public static class FedCotExperiment
     /// <summary>The suite the settings name: the built-in arithmetic families or the medical sets under <c>data_root</c>.</summary>
     public static ReasoningSuite LoadSuite(FedCotSettings s) => s.Suite switch
     {
-        ArithmeticSuite.Name => ArithmeticSuite.Create(s.TrainQuestions, s.TestQuestions, s.Seed),
-        MedicalSuite.Name => MedicalSuite.Load(s.DataRoot, s.TrainQuestions, s.TestQuestions, s.Seed),
+        ArithmeticSuite.Name => ArithmeticSuite.Create(s.TrainQuestions, s.TestQuestions, s.SuiteSeed),
+        MedicalSuite.Name => MedicalSuite.Load(s.DataRoot, s.TrainQuestions, s.TestQuestions, s.SuiteSeed),
         _ => throw new ConfigException($"suite: unknown suite '{s.Suite}'."),
     };
 

@@ -26,7 +26,7 @@ internal static class FedCotReport
             .Append(".n { text-align: right; font-variant-numeric: tabular-nums; } tr.total td { font-weight: bold; border-top: 1px solid #999; } .note { color: #666; font-size: 0.9em; }\n")
             .Append("</style>\n</head>\n<body>\n<h1>").Append(E(title)).Append("</h1>\n");
         Note(html, $"Actor {s.Actor}; encoder {s.EncoderFolder}; K = {s.K} candidates at temperature {F(s.Temperature)}; {s.Rounds} rounds × {s.LocalSteps} local steps; " +
-                   $"LoRA ranks {string.Join(", ", s.ClientRanks)} on [{string.Join(", ", s.LoraTargets)}]; seed {s.Seed}; {F(result.Seconds)} s.");
+                   $"LoRA ranks {string.Join(", ", s.ClientRanks)} on [{string.Join(", ", s.LoraTargets)}]; seed {s.Seed}, questions from suite_seed {s.SuiteSeed}; {F(result.Seconds)} s.");
 
         html.Append("<h2>Test accuracy (%)</h2>\n");
         var methods = FedCotResult.Methods.Where(m => result.Rows.Any(r => m.Value(r) is not null)).ToList();

@@ -12,11 +12,13 @@ public sealed class FedCotSettings
 {
     [ConfigKey("name", "run name; the run folder is <output>/<name>")] public string Name { get; set; } = "fedcot";
     [ConfigKey("output", "folder that holds run folders")] public string Output { get; set; } = "runs";
-    [ConfigKey("seed", "seed for sampling, LoRA init, training and data order")] public int Seed { get; set; } = 42;
+    [ConfigKey("seed", "seed for sampling, LoRA init, training and data order (the questions follow suite_seed)")] public int Seed { get; set; } = 42;
     [ConfigKey("device", "cpu or cuda[:N] for the encoder and a local actor")] public string Device { get; set; } = "cpu";
 
     [ConfigKey("suite", "arithmetic (built in, five generated families) | medical (PubMedQA, BioASQ yes/no, MMLU-Med, MedMCQA, MedQA from data_root)")]
     public string Suite { get; set; } = "arithmetic";
+    [ConfigKey("suite_seed", "seed of the suite's questions (arithmetic: which problems; medical: the split of sets without one), apart from seed so that runs over several seeds keep one test set; the shipped actor and verifier never saw arithmetic seed 42's questions, other seeds' may overlap their training")]
+    public int SuiteSeed { get; set; } = Suites.ArithmeticSuite.DefaultSeed;
     [ConfigKey("data_root", "folder with the medical data sets in their published layout (the project's ../shared/data)")] public string DataRoot { get; set; } = "../shared/data";
     [ConfigKey("train_questions", "training questions per client (medical: at most this many)")] public int TrainQuestions { get; set; } = 120;
     [ConfigKey("test_questions", "held-out test questions per client (medical: at most this many)")] public int TestQuestions { get; set; } = 80;
