@@ -76,6 +76,10 @@ def collate(items):
         ids[k, :len(i)] = torch.tensor(i); types[k, :len(t)] = torch.tensor(t); mask[k, :len(i)] = 1
     return ids, types, mask, labels
 
+def examples(r, n):
+    """n generated examples as (ids, segment ids, label)."""
+    return [(*encode(q, t, a), l) for q, t, a, l in (arith.example(r, exclude) for _ in range(n))]
+
 class Stream(IterableDataset):
     """Endless batches of generated examples; each worker its own seeded stream."""
     def __init__(self, seed): self.seed = seed
@@ -83,17 +87,10 @@ class Stream(IterableDataset):
         w = torch.utils.data.get_worker_info()
         r = random.Random(self.seed * 1000 + (w.id if w else 0))
         while True:
-            items = []
-            for _ in range(args.batch):
-                q, t, a, l = arith.example(r, exclude)
-                i, ty = encode(q, t, a); items.append((i, ty, l))
-            yield collate(items)
+            yield collate(examples(r, args.batch))
 
 def held_out(n, seed):
-    r = random.Random(seed)
-    items = []
-    for _ in range(n):
-        q, t, a, l = arith.example(r, exclude); i, ty = encode(q, t, a); items.append((i, ty, l))
+    items = examples(random.Random(seed), n)
     return [collate(items[k:k + 512]) for k in range(0, n, 512)]
 
 dev = torch.device("cuda")

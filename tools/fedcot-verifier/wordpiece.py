@@ -1,4 +1,6 @@
-"""BERT's tokenization (transformers' BasicTokenizer + WordPiece) for ASCII text, as Confer's BertBasicTokenizer does it."""
+"""BERT's tokenization (transformers' BasicTokenizer + WordPiece) for ASCII text, as Confer's BertBasicTokenizer does it.
+Written out rather than taken from transformers so that the verifier's inputs are Confer's token for token whatever
+tokenizer API the GPU machine's transformers has (checked against `confer tokenize` on the suite's text)."""
 def _is_punct(ch):
     o = ord(ch)
     return 33 <= o <= 47 or 58 <= o <= 64 or 91 <= o <= 96 or 123 <= o <= 126

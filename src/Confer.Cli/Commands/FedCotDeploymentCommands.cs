@@ -37,7 +37,7 @@ internal static class FedCotDeploymentCommands
         (config, overrides) =>
         {
             // A site's model is the discriminator's encoder, not `confer client`'s causal LM.
-            var (settings, site) = ConfigBinder.Bind<ClientSettings, FedCotSiteSettings>(config, overrides, [$"model={FedCotSettings.DefaultEncoder("arithmetic")}"]);
+            var (settings, site) = ConfigBinder.Bind<ClientSettings, FedCotSiteSettings>(config, overrides, [$"model={new FedCotSettings().EncoderFolder}"]);
             site.Validate(); // before connecting: a mistyped format or test file fails at once, not after the join
             return (settings, new DiscriminatorSite(site));
         });

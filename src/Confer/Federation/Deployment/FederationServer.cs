@@ -72,7 +72,8 @@ public static class FederationServer
         var yaml = ConfigBinder.ToYaml(run);
         var clientYaml = deployed.ClientConfigYaml == yaml ? null : deployed.ClientConfigYaml;
         // A state folder that holds no run yet has neither config; one that does pins both (an absent client config, i.e.
-        // the clients get the run's own, compares as empty). The clients' config first: it holds the keys the operator wrote (a FedCoT run's driver keys derive from them).
+        // the clients get the run's own, compares as empty). The clients' config first: it holds the keys the operator
+        // wrote (a FedCoT run's driver keys derive from them).
         if (store.GetMeta(RunConfigKey) is { } storedRun)
         {
             var source = $"state '{server.State}'";
@@ -174,9 +175,8 @@ public static class FederationServer
 
     /// <summary>
     /// A state folder belongs to one run: a restart with different experiment keys would mix two runs' rounds, so it is
-    /// refused. Values are compared, not text (the callers'
-    /// <see cref="ConfigBinder.ChangedKeys{T}(string, T, string)"/>): a restart after an upgrade that only added keys at
-    /// their defaults or reworded their help continues the run.
+    /// refused. Values are compared, not text (the callers' <see cref="ConfigBinder.ChangedKeys{T}(string, T, string)"/>):
+    /// a restart after an upgrade that only added keys at their defaults or reworded their help continues the run.
     /// </summary>
     private static void CheckSameRun(string stateFolder, IReadOnlyList<string> differs)
     {

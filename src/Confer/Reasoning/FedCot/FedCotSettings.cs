@@ -66,7 +66,7 @@ public sealed class FedCotSettings
     /// solutions (a masked-LM encoder of that size learns nothing that selects, docs/fedcot.md); its vocabulary splits
     /// numbers into digits and knows no medical words, so the medical suite keeps the WordPiece masked-LM encoder.
     /// </summary>
-    public static string DefaultEncoder(string suite) => suite == "medical" ? "models/confer-bert-arith" : "models/confer-arith-verifier";
+    public static string DefaultEncoder(string suite) => suite == Suites.MedicalSuite.Name ? "models/confer-bert-arith" : "models/confer-arith-verifier";
 
     /// <summary>The candidate sampling these settings ask for.</summary>
     public CandidateSampling Sampling => new(K, Temperature, TopP, MaxTokens, Seed);
