@@ -52,7 +52,10 @@ public class DeploymentCodecTests
         Assert.DoesNotContain("Round 1: training", restarted.Output, StringComparison.Ordinal);
 
         IReadOnlyList<RoundRecord> deployed;
-        using (var store = ServerStore.Open(h.StateFolder)) deployed = store.Rounds();
+        string storedRun;
+        using (var store = ServerStore.Open(h.StateFolder)) (deployed, storedRun) = (store.Rounds(), store.GetMeta(FederationServer.RunConfigKey)!);
+        // min_returned is a server key here; the run config in server.db (and so the report) records the value that applied.
+        Assert.Equal(3, Confer.Configuration.ConfigBinder.BindText<SimulationSettings>(storedRun, "server.db").MinReturned);
         Assert.Equal([0, 1, 2, 3], deployed.Select(r => r.Round));
         Assert.All(deployed.Skip(1), r => Assert.Equal(["client_0", "client_1", "client_2"], r.Aggregated));
 

@@ -35,6 +35,13 @@ public class ServerRestartConfigTests
         var same = await Assert.ThrowsAsync<ConfigException>(() => FederationServer.RunAsync(run, server, ct));
         Assert.Contains("model: folder", same.Message);
 
+        // The round policy is the server's: a restart may change it, and the run config then records the server's value.
+        server.MinReturned = 2;
+        server.OnShortRound = "fail";
+        var policy = await Assert.ThrowsAsync<ConfigException>(() => FederationServer.RunAsync(run, server, ct));
+        Assert.Contains("model: folder", policy.Message);
+        Assert.Equal((2, "fail"), (run.MinReturned, run.OnShortRound));
+
         run.LearningRate = 0.01;
         var changed = await Assert.ThrowsAsync<ConfigException>(() => FederationServer.RunAsync(run, server, ct));
         Assert.Contains("holds a run with other settings (differs in: lr)", changed.Message);

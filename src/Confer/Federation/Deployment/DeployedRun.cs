@@ -16,9 +16,9 @@ namespace Confer.Federation.Deployment;
 /// </summary>
 /// <param name="Kind">Told to every client at join (<see cref="InstructionTuningKind"/>, …), so a client built for another kind refuses with a clear error.</param>
 /// <param name="Driver">The round engine's settings: strategy, rounds, ranks, codecs, privacy. Their YAML pins the state folder and feeds the report.</param>
-/// <param name="ClientConfigYaml">The run config clients bind when they join; the driver's YAML for instruction tuning.</param>
+/// <param name="ClientConfigYaml">The run config clients bind when they join; null for the driver's own YAML (instruction tuning), as the server writes it.</param>
 /// <param name="Load">Loads the server's model and what it evaluates on; called once, after every cheap check passed.</param>
-public sealed record DeployedRun(string Kind, SimulationSettings Driver, string ClientConfigYaml, Func<ServerModel> Load)
+public sealed record DeployedRun(string Kind, SimulationSettings Driver, string? ClientConfigYaml, Func<ServerModel> Load)
 {
     /// <summary>The kind of <c>confer server</c>/<c>confer client</c>: LoRA fine-tuning of a causal LM on instruction data.</summary>
     public const string InstructionTuningKind = "instruction-tuning";
@@ -30,7 +30,7 @@ public sealed record DeployedRun(string Kind, SimulationSettings Driver, string 
     public static DeployedRun InstructionTuning(SimulationSettings run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return new DeployedRun(InstructionTuningKind, run, ConfigBinder.ToYaml(run), () =>
+        return new DeployedRun(InstructionTuningKind, run, null, () =>
         {
             var llm = ModelFactory.LoadCausalLM(run.Model, device: Runtime.DeviceSelector.Parse(run.Device));
             try

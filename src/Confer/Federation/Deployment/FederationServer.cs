@@ -44,17 +44,29 @@ public static class FederationServer
     /// </summary>
     internal const string ClientConfigKey = "client_config";
 
+    /// <summary>The run config's keys that are the server's to set (<see cref="ServerSettings"/>), not pinned by the state folder.</summary>
+    private static readonly string[] RoundPolicyKeys = ["min_returned", "on_short_round", "max_round_attempts"];
+
     /// <summary>Runs a deployed instruction-tuning (FedIT) server: <c>confer server</c>.</summary>
     public static Task RunAsync(SimulationSettings run, ServerSettings server, CancellationToken ct) =>
         RunAsync(DeployedRun.InstructionTuning(run), server, ct);
 
-    /// <summary>Runs a deployed server for any kind of run (<see cref="DeployedRun"/>); it returns when the run finished.</summary>
+    /// <summary>
+    /// Runs a deployed server for any kind of run (<see cref="DeployedRun"/>); it returns when the run finished. The
+    /// driver's round-policy keys (min_returned, on_short_round, max_round_attempts) are set to the server's.
+    /// </summary>
     public static async Task RunAsync(DeployedRun deployed, ServerSettings server, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(deployed);
         var run = deployed.Driver;
         run.Validate();
         server.Validate();
+        // A config's min_returned, on_short_round and max_round_attempts bind to the server's settings, which apply. The
+        // run config written below (server.db, so the report) records the values of the run's first start instead of the
+        // simulation's defaults; like every deployment key they may change when the server restarts.
+        run.MinReturned = server.MinReturned;
+        run.OnShortRound = server.OnShortRound;
+        run.MaxRoundAttempts = server.MaxRoundAttempts;
         if (Robustness.Attacks.AttackPlan.KindOf(run.Attack) != Robustness.Attacks.AttackKind.None)
             throw new ConfigException("attack: attacks are simulated with `confer simulate`; a deployed server does not run them (set attack: none).");
         var certificate = ServerCertificate.Load(server.TlsCert, server.TlsKey);
@@ -70,7 +82,7 @@ public static class FederationServer
         if (run.ClientDevices.Length > 0)
             throw new ConfigException("client_devices: the device and network model is for `confer simulate`; a deployment runs on its clients' real devices and links. Remove it.");
         var yaml = ConfigBinder.ToYaml(run);
-        var clientYaml = deployed.ClientConfigYaml == yaml ? null : deployed.ClientConfigYaml;
+        var clientYaml = deployed.ClientConfigYaml;
         // A state folder that holds no run yet has neither config; one that does pins both (an absent client config, i.e.
         // the clients get the run's own, compares as empty). The clients' config first: it holds the keys the operator
         // wrote (a FedCoT run's driver keys derive from them).
@@ -78,7 +90,7 @@ public static class FederationServer
         {
             var source = $"state '{server.State}'";
             CheckSameRun(server.State, ConfigBinder.ChangedKeys(store.GetMeta(ClientConfigKey) ?? "", clientYaml ?? "", source));
-            CheckSameRun(server.State, ConfigBinder.ChangedKeys(storedRun, run, source));
+            CheckSameRun(server.State, [.. ConfigBinder.ChangedKeys(storedRun, run, source).Except(RoundPolicyKeys)]);
         }
 
         // The model, tokenizer and test data are checked here, before the state folder records this run's config.
@@ -97,6 +109,10 @@ public static class FederationServer
             if (clientYaml is not null) store.SetMeta(ClientConfigKey, clientYaml);
             store.SetMeta(RunConfigKey, yaml);
         }
+        // Clients get their config as first stored (equal in value to this start's, checked above): its text fingerprints
+        // the run for their state folders, which a restart with another round policy, or by a newer version that added
+        // keys at their defaults, must not change.
+        var sentYaml = store.GetMeta(ClientConfigKey) ?? store.GetMeta(RunConfigKey)!;
         AtomicFile.RemoveLeftovers(server.State);
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -115,7 +131,7 @@ public static class FederationServer
         builder.Services.AddSingleton(store);
         // One interceptor for the whole server, so that its count of refused calls spans calls.
         builder.Services.AddSingleton<TokenAuthInterceptor>();
-        builder.Services.AddSingleton(sp => new GrpcClientPool(server, store, clientIds, strategy.RankOf, fingerprint, run.Model, deployed.Kind, deployed.ClientConfigYaml,
+        builder.Services.AddSingleton(sp => new GrpcClientPool(server, store, clientIds, strategy.RankOf, fingerprint, run.Model, deployed.Kind, sentYaml,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Confer.Server")));
         await using var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Confer.Server");
