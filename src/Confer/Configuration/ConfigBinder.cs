@@ -43,6 +43,21 @@ public static class ConfigBinder
     public static T BindText<T>(string yaml, string source) where T : new() =>
         Apply<T>(ReadYamlText(yaml, source).ToDictionary(kv => kv.Key, kv => (kv.Value, source), StringComparer.Ordinal), []);
 
+    /// <summary>
+    /// As <see cref="BindText{T}(string, string)"/> for a config another Confer process sent (a server's run config at
+    /// join): keys this version does not know mean the sender runs a newer Confer, and the error says so instead of
+    /// listing the valid keys.
+    /// </summary>
+    public static T BindReceived<T>(string yaml, string source) where T : new()
+    {
+        var known = Keys<T>();
+        var unknown = ReadYamlText(yaml, source).Select(kv => kv.Key).Where(k => !known.ContainsKey(k)).ToList();
+        if (unknown.Count > 0)
+            throw new ConfigException($"{source} has key(s) this Confer does not know ({string.Join(", ", unknown)}): it comes from a newer version; " +
+                                      "install the same Confer version on both sides.");
+        return BindText<T>(yaml, source);
+    }
+
     private static Dictionary<string, (string Value, string Source)> Read(string? yamlPath, IEnumerable<string> overrides)
     {
         var values = new Dictionary<string, (string Value, string Source)>(StringComparer.Ordinal);

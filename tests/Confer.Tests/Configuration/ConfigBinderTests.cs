@@ -95,6 +95,16 @@ public class ConfigBinderTests
     }
 
     [Fact]
+    public void A_received_config_with_keys_of_a_newer_version_says_so()
+    {
+        var run = ConfigBinder.BindReceived<Confer.Federation.Simulation.SimulationSettings>("rounds: 3\n", "the server's run config");
+        Assert.Equal(3, run.Rounds);
+        var e = Assert.Throws<ConfigException>(() =>
+            ConfigBinder.BindReceived<Confer.Federation.Simulation.SimulationSettings>("rounds: 3\nfuture_key: 1\nother_new: x\n", "the server's run config"));
+        Assert.StartsWith("the server's run config has key(s) this Confer does not know (future_key, other_new): it comes from a newer version", e.Message);
+    }
+
+    [Fact]
     public void A_commands_own_defaults_yield_to_the_file_and_to_overrides()
     {
         string[] defaults = ["model=enc", "cache=/default-cache"];

@@ -18,7 +18,7 @@ public sealed class InstructionTuningSite : IClientSite
     public PreparedSite Prepare(string clientId, string runConfigYaml, ClientSettings settings, Action<string> log, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var run = ConfigBinder.BindText<SimulationSettings>(runConfigYaml, "the server's run config");
+        var run = ConfigBinder.BindReceived<SimulationSettings>(runConfigYaml, "the server's run config");
         var tokenizer = TextTokenizer.FromPretrained(settings.Model);
         var encoder = new ExampleEncoder(tokenizer, Prompter.Load(run.Template), new ExampleEncoderOptions { MaxLength = run.CutoffLen, TrainOnInputs = run.TrainOnInputs });
         var data = ClientData.Prepare(clientId, InstructionRecordReader.Load(settings.Data), run, encoder);

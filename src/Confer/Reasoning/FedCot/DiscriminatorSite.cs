@@ -28,7 +28,7 @@ public sealed class DiscriminatorSite(FedCotSiteSettings site) : IClientSite
         site.Validate();
         if (settings.MaxLocalSteps > 0)
             throw new ConfigException("max_local_steps: a FedCoT discriminator site trains the run's local_steps (a few seconds of encoder steps); remove the key.");
-        var run = ConfigBinder.BindText<FedCotSettings>(runConfigYaml, "the server's run config");
+        var run = ConfigBinder.BindReceived<FedCotSettings>(runConfigYaml, "the server's run config");
         var train = Load(settings.Data, "data", run.TrainQuestions);
         var test = site.TestData.Length > 0 ? Load(site.TestData, "test_data", run.TestQuestions) : [];
         var (trainCandidates, testCandidates) = Generate(clientId, run, train, test, settings.Device, log, ct);
