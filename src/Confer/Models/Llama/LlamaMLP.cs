@@ -20,5 +20,5 @@ internal sealed class LlamaMLP : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor x) =>
-        down_proj.forward(nn.functional.silu(gate_proj.forward(x)).mul_(up_proj.forward(x)));
+        down_proj.forward(SwiGlu.Product(gate_proj.forward(x), up_proj.forward(x)));
 }
