@@ -153,7 +153,10 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         var result = nn.functional.linear(input, weight, bias);
         if (lora_A is null || _merged) return result;
-        // Temporaries belong to the caller's per-step dispose scope.
+        // The branch's intermediates die here, not with the caller's training step, whose dispose scope would otherwise
+        // keep each handle (and so its memory) alive until the step ends, where PyTorch frees an intermediate at once.
+        // Autograd keeps what backward needs; the B projection alone is as large as the layer's output.
+        using var scope = NewDisposeScope();
         var x = lora_dropout is null ? input : lora_dropout.forward(input);
         return result.add_(lora_B!.forward(lora_A.forward(x)), alpha: _scaling);
     }

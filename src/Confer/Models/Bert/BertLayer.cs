@@ -25,8 +25,11 @@ internal sealed class BertLayer : nn.Module<Tensor, Tensor?, Tensor>
 
     public override Tensor forward(Tensor hidden, Tensor? mask)
     {
+        // The layer's intermediates die with this call instead of living as long as the training step's dispose scope
+        // (PyTorch frees them at once); autograd keeps what backward needs.
+        using var scope = NewDisposeScope();
         var attended = attention.forward(hidden, mask);
-        return output.forward(intermediate.forward(attended), attended);
+        return output.forward(intermediate.forward(attended), attended).MoveToOuterDisposeScope();
     }
 }
 

@@ -38,6 +38,9 @@ internal sealed class LlamaAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         var ctx = Context ?? throw new InvalidOperationException("Attention called without a context.");
+        // Projections before RoPE, RoPE's own terms and the other intermediates die with this call (the KV cache keeps
+        // its own tensors); only the output moves on.
+        using var scope = NewDisposeScope();
         var (batch, seq) = (hidden.shape[0], hidden.shape[1]);
         var q = q_proj.forward(hidden).view(batch, seq, _heads, _headDim).transpose(1, 2);
         var k = k_proj.forward(hidden).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
@@ -51,7 +54,7 @@ internal sealed class LlamaAttention : nn.Module<Tensor, Tensor>
             v = v.repeat_interleave(_heads / _kvHeads, dim: 1);
         }
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, ctx.Mask, is_casual: ctx.Mask is null && seq > 1);
-        return o_proj.forward(attended.transpose(1, 2).reshape(batch, seq, _heads * _headDim));
+        return o_proj.forward(attended.transpose(1, 2).reshape(batch, seq, _heads * _headDim)).MoveToOuterDisposeScope();
     }
 }
 

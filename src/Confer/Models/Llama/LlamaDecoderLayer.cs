@@ -30,7 +30,10 @@ internal sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        // Intermediates die with this call (autograd keeps what backward needs) instead of living as long as the
+        // training step's dispose scope; each sub-layer's output is dead once added to the residual stream.
+        using var scope = NewDisposeScope();
         var h = x + attn_adapter.forward(self_attn.forward(input_layernorm.forward(x)));
-        return h + mlp_adapter.forward(mlp.forward(post_attention_layernorm.forward(h)));
+        return (h + mlp_adapter.forward(mlp.forward(post_attention_layernorm.forward(h)))).MoveToOuterDisposeScope();
     }
 }

@@ -19,6 +19,9 @@ internal sealed class LlamaMLP : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) =>
-        down_proj.forward(SwiGlu.Product(gate_proj.forward(x), up_proj.forward(x)));
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return down_proj.forward(SwiGlu.Product(gate_proj.forward(x), up_proj.forward(x))).MoveToOuterDisposeScope();
+    }
 }
