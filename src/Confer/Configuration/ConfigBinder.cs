@@ -40,8 +40,7 @@ public static class ConfigBinder
     }
 
     /// <summary>Binds YAML text received from elsewhere (e.g. a server's run settings); <paramref name="source"/> names it in errors.</summary>
-    public static T BindText<T>(string yaml, string source) where T : new() =>
-        Apply<T>(ReadYamlText(yaml, source).ToDictionary(kv => kv.Key, kv => (kv.Value, source), StringComparer.Ordinal), []);
+    public static T BindText<T>(string yaml, string source) where T : new() => Apply<T>(ReadText(yaml, source), []);
 
     /// <summary>
     /// As <see cref="BindText{T}(string, string)"/> for a config another Confer process sent (a server's run config at
@@ -50,13 +49,17 @@ public static class ConfigBinder
     /// </summary>
     public static T BindReceived<T>(string yaml, string source) where T : new()
     {
+        var values = ReadText(yaml, source);
         var known = Keys<T>();
-        var unknown = ReadYamlText(yaml, source).Select(kv => kv.Key).Where(k => !known.ContainsKey(k)).ToList();
+        var unknown = values.Keys.Where(k => !known.ContainsKey(k)).ToList();
         if (unknown.Count > 0)
             throw new ConfigException($"{source} has key(s) this Confer does not know ({string.Join(", ", unknown)}): it comes from a newer version; " +
                                       "install the same Confer version on both sides.");
-        return BindText<T>(yaml, source);
+        return Apply<T>(values, []);
     }
+
+    private static Dictionary<string, (string Value, string Source)> ReadText(string yaml, string source) =>
+        ReadYamlText(yaml, source).ToDictionary(kv => kv.Key, kv => (kv.Value, source), StringComparer.Ordinal);
 
     private static Dictionary<string, (string Value, string Source)> Read(string? yamlPath, IEnumerable<string> overrides)
     {

@@ -82,14 +82,13 @@ public static class FederationServer
         if (run.ClientDevices.Length > 0)
             throw new ConfigException("client_devices: the device and network model is for `confer simulate`; a deployment runs on its clients' real devices and links. Remove it.");
         var yaml = ConfigBinder.ToYaml(run);
-        var clientYaml = deployed.ClientConfigYaml;
         // A state folder that holds no run yet has neither config; one that does pins both (an absent client config, i.e.
         // the clients get the run's own, compares as empty). The clients' config first: it holds the keys the operator
         // wrote (a FedCoT run's driver keys derive from them).
         if (store.GetMeta(RunConfigKey) is { } storedRun)
         {
             var source = $"state '{server.State}'";
-            CheckSameRun(server.State, ConfigBinder.ChangedKeys(store.GetMeta(ClientConfigKey) ?? "", clientYaml ?? "", source));
+            CheckSameRun(server.State, ConfigBinder.ChangedKeys(store.GetMeta(ClientConfigKey) ?? "", deployed.ClientConfigYaml ?? "", source));
             CheckSameRun(server.State, [.. ConfigBinder.ChangedKeys(storedRun, run, source).Except(RoundPolicyKeys)]);
         }
 
@@ -106,7 +105,7 @@ public static class FederationServer
         {
             store.SetMeta(StartedKey, StoreTime.Stamp(DateTime.UtcNow));
             store.SetMeta(DpNoiseKey, Convert.ToHexString(noiseKey));
-            if (clientYaml is not null) store.SetMeta(ClientConfigKey, clientYaml);
+            if (deployed.ClientConfigYaml is { } clientYaml) store.SetMeta(ClientConfigKey, clientYaml);
             store.SetMeta(RunConfigKey, yaml);
         }
         // Clients get their config as first stored (equal in value to this start's, checked above): its text fingerprints
