@@ -9,7 +9,7 @@ namespace Confer.Peft;
 /// PEFT layout): y = W₀x + b + s·B·A·dropout(x) with PEFT's scale s = α/r (α/√r with rsLoRA). Every projection in Confer's models is one of these, so enabling
 /// LoRA never swaps modules. With B = 0 (PEFT init) the output equals the base layer's bit for bit.
 /// </summary>
-public sealed class LoraLinear : nn.Module<Tensor, Tensor>
+public sealed class LoraLinear : nn.Module<Tensor, Tensor>, Models.ILowPrecisionMatmul
 {
     private readonly Parameter weight;
     private readonly Parameter? bias;
@@ -18,6 +18,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     private Dropout? lora_dropout;
     private double _scaling;
     private bool _merged;
+    private Tensor? _lowPrecisionWeight;
 
     public LoraLinear(long inFeatures, long outFeatures, bool hasBias = false, ScalarType dtype = ScalarType.Float32, Device? device = null)
         : base(nameof(LoraLinear))
@@ -149,9 +150,28 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         weight.add_(converted);
     }
 
+    /// <summary>The type the base product runs in: the weight's own, or that of the low-precision copy while
+    /// <see cref="Models.LowPrecisionMatmuls"/> is enabled.</summary>
+    internal ScalarType BaseProductType => _lowPrecisionWeight?.dtype ?? weight.dtype;
+
+    bool Models.ILowPrecisionMatmul.UseLowPrecision(ScalarType dtype)
+    {
+        ((Models.ILowPrecisionMatmul)this).UseFullPrecision();
+        _lowPrecisionWeight = Models.LowPrecisionMatmuls.CopyOf(weight, dtype);
+        return _lowPrecisionWeight is not null;
+    }
+
+    void Models.ILowPrecisionMatmul.UseFullPrecision()
+    {
+        _lowPrecisionWeight?.Dispose();
+        _lowPrecisionWeight = null;
+    }
+
     public override Tensor forward(Tensor input)
     {
-        var result = nn.functional.linear(input, weight, bias);
+        var result = _lowPrecisionWeight is null
+            ? nn.functional.linear(input, weight, bias)
+            : Models.LowPrecisionMatmuls.Linear(input, _lowPrecisionWeight, bias);
         if (lora_A is null || _merged) return result;
         // The branch's intermediates die here, not with the caller's training step, whose dispose scope would otherwise
         // keep each handle (and so its memory) alive until the step ends, where PyTorch frees an intermediate at once.

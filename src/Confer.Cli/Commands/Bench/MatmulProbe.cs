@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Confer.Cli.Commands.Bench;
 
-/// <summary>One fp32 matrix product [m, k] × [k, n] to time, with the label it is reported under.</summary>
+/// <summary>One matrix product [m, k] × [k, n] to time, with the label it is reported under.</summary>
 internal sealed record MatmulShape(string Label, long M, long K, long N)
 {
     public double Flops => 2.0 * M * K * N;
@@ -16,7 +16,7 @@ internal sealed record MatmulResult(MatmulShape Shape, double Seconds, int Repea
 }
 
 /// <summary>
-/// Measures fp32 matmul throughput the way the models compute it: <c>linear(x, W)</c> = x·Wᵀ with x [m, k] and the
+/// Measures matmul throughput (fp32 unless told otherwise) the way the models compute it: <c>linear(x, W)</c> = x·Wᵀ with x [m, k] and the
 /// weight stored [n, k], on random data, after one warm-up product. Each shape repeats until it has run for a minimum
 /// time, and the mean time per product is reported. The highest figure over the square and model shapes is the
 /// "measured matmul peak" that training efficiency is quoted against.
@@ -41,12 +41,12 @@ internal static class MatmulProbe
         ];
     }
 
-    public static MatmulResult Measure(MatmulShape shape, double minSeconds = 0.4)
+    public static MatmulResult Measure(MatmulShape shape, double minSeconds = 0.4, ScalarType dtype = ScalarType.Float32)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var x = randn(shape.M, shape.K);
-        var w = randn(shape.N, shape.K);
+        var x = randn(shape.M, shape.K, dtype: dtype);
+        var w = randn(shape.N, shape.K, dtype: dtype);
         nn.functional.linear(x, w).Dispose(); // warm-up: first-touch of the output pages, kernel selection
         var clock = Stopwatch.StartNew();
         var repeats = 0;

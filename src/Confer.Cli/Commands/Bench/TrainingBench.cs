@@ -55,9 +55,10 @@ internal static class TrainingBench
     /// <param name="groupByLength">Length-grouped batches (<see cref="TrainerOptions.GroupByLength"/>).</param>
     /// <param name="packing">Pack each micro-batch into as few rows as hold it (<see cref="TrainerOptions.Packing"/>).</param>
     /// <param name="checkpointActivations">Recompute each decoder layer in backward (<see cref="TrainerOptions.ActivationCheckpointing"/>).</param>
+    /// <param name="bf16">Frozen-weight products in bfloat16 (<see cref="TrainerOptions.Bf16"/>).</param>
     /// <param name="seed">Model initialisation and batch order.</param>
     public static TrainingBenchResult Run(BenchModel bench, IReadOnlyList<TokenizedExample> examples, bool fullLogits, long padTokenId,
-        bool groupByLength = false, bool packing = false, bool checkpointActivations = false, int seed = 42)
+        bool groupByLength = false, bool packing = false, bool checkpointActivations = false, bool bf16 = false, int seed = 42)
     {
         manual_seed(seed);
         using var model = new LlamaForCausalLM(bench.Config);
@@ -67,7 +68,7 @@ internal static class TrainingBench
         var options = new TrainerOptions
         {
             MaxSteps = steps, MicroBatchSize = bench.Batch, LearningRate = 1e-3, Seed = seed, PadTokenId = padTokenId,
-            GroupByLength = groupByLength, Packing = packing,
+            GroupByLength = groupByLength, Packing = packing, Bf16 = bf16,
         };
         // Set on the model rather than through TrainerOptions.ActivationCheckpointing (which does the same), so that it
         // also applies behind the --full-logits wrapper.

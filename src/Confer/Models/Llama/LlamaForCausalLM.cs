@@ -9,10 +9,11 @@ namespace Confer.Models.Llama;
 /// A LLaMA-family causal language model (LLaMA, Qwen2) with Hugging Face parameter names
 /// (<c>model.layers.0.self_attn.q_proj.weight</c> …, <c>lm_head.weight</c> unless embeddings are tied).
 /// </summary>
-public sealed class LlamaForCausalLM : CausalLanguageModel
+public sealed class LlamaForCausalLM : CausalLanguageModel, ILowPrecisionMatmul
 {
     private readonly LlamaModel model;
     private readonly Linear? lm_head;
+    private Tensor? _lowPrecisionOutput;
 
     public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null)
         : base(nameof(LlamaForCausalLM))
@@ -118,5 +119,20 @@ public sealed class LlamaForCausalLM : CausalLanguageModel
 
     // Tied embeddings reuse the input embedding matrix as the output projection (no separate lm_head tensor).
     public override Tensor OutputLogits(Tensor hidden) =>
-        lm_head is null ? nn.functional.linear(hidden, model.Embeddings.weight!) : lm_head.forward(hidden);
+        _lowPrecisionOutput is not null ? LowPrecisionMatmuls.Linear(hidden, _lowPrecisionOutput, null)
+        : lm_head is null ? nn.functional.linear(hidden, model.Embeddings.weight!) : lm_head.forward(hidden);
+
+    // The output layer is the largest frozen product of a LoRA step (vocabulary × hidden); lm_head has no bias.
+    bool ILowPrecisionMatmul.UseLowPrecision(ScalarType dtype)
+    {
+        ((ILowPrecisionMatmul)this).UseFullPrecision();
+        _lowPrecisionOutput = LowPrecisionMatmuls.CopyOf(lm_head?.weight ?? model.Embeddings.weight!, dtype);
+        return _lowPrecisionOutput is not null;
+    }
+
+    void ILowPrecisionMatmul.UseFullPrecision()
+    {
+        _lowPrecisionOutput?.Dispose();
+        _lowPrecisionOutput = null;
+    }
 }
