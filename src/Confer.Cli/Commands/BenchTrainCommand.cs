@@ -69,6 +69,7 @@ internal static class BenchTrainCommand
             if (parse.GetValue(checkpoint)) path += ", activation checkpointing";
             if (parse.GetValue(bf16)) path += ", bf16 frozen-weight products";
             System.Console.WriteLine($"loss path: {path}");
+            if (parse.GetValue(bf16) && Models.LowPrecisionMatmuls.HardwareNote() is { } slow) System.Console.WriteLine($"note: {slow}");
 
             var result = TrainingBench.Run(bench, examples, parse.GetValue(fullLogits), padId, parse.GetValue(grouped), parse.GetValue(packing), parse.GetValue(checkpoint), parse.GetValue(bf16));
             var peakRss = ProcessMemory.PeakRss;

@@ -51,6 +51,7 @@ internal static class SimulateCommand
                 folder = FreeFolder(Path.Combine(settings.Output, settings.Name));
             }
             AnsiConsole.MarkupLine($"run folder: {Markup.Escape(Path.GetFullPath(folder))}");
+            if (settings.Bf16 && Models.LowPrecisionMatmuls.HardwareNote() is { } slow) AnsiConsole.MarkupLine($"[yellow]note:[/] {Markup.Escape(slow)}");
             return Task.FromResult(Run(settings, folder, resumeFolder is not null, ct));
         });
         return command;

@@ -63,6 +63,25 @@ internal sealed class LowPrecisionMatmuls : IDisposable
     }
 
     /// <summary>
+    /// A warning when this CPU reports no bf16 matrix instructions (neither AVX512-BF16 nor AMX in /proc/cpuinfo), so
+    /// libtorch would emulate bf16 and training would run slower than in float32; null when it has them or when the
+    /// flags cannot be read (not Linux).
+    /// </summary>
+    internal static string? HardwareNote() => File.Exists("/proc/cpuinfo") ? HardwareNote(File.ReadLines("/proc/cpuinfo")) : null;
+
+    /// <summary><see cref="HardwareNote()"/> for the given /proc/cpuinfo lines.</summary>
+    internal static string? HardwareNote(IEnumerable<string> cpuinfo)
+    {
+        var flags = cpuinfo.FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+        if (flags is null) return null;
+        var set = flags[(flags.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return set.Contains("avx512_bf16") || set.Contains("amx_bf16")
+            ? null
+            : "bf16: this CPU reports neither AVX512-BF16 nor AMX, so bf16 products are emulated and training runs slower than in float32; " +
+              "set bf16: false (./confer bench matmul --bf16 measures this CPU's bf16 speed)";
+    }
+
+    /// <summary>
     /// linear(x, W) + b with W given as its low-precision copy: x is cast to W's type for the product and the product
     /// back to x's type; the bias is added in x's type. Autograd casts the gradient the same way, so the input's
     /// gradient reaches the layers below in x's type.

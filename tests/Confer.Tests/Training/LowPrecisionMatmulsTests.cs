@@ -133,6 +133,16 @@ public sealed class LowPrecisionMatmulsTests
     }
 
     [Fact]
+    public void A_cpu_without_bf16_units_gets_a_warning()
+    {
+        // Flag lines as Linux prints them: an AMD Zen 3 (AVX2 only), a Cooper Lake Xeon (AVX512-BF16), a Sapphire Rapids (AMX).
+        Assert.Contains("neither AVX512-BF16 nor AMX", LowPrecisionMatmuls.HardwareNote(["processor\t: 0", "flags\t\t: fpu sse2 avx avx2 fma"]));
+        Assert.Null(LowPrecisionMatmuls.HardwareNote(["flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni"]));
+        Assert.Null(LowPrecisionMatmuls.HardwareNote(["flags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8"]));
+        Assert.Null(LowPrecisionMatmuls.HardwareNote(["processor\t: 0"])); // no flags line: unknown, no warning
+    }
+
+    [Fact]
     public void The_bf16_key_is_off_by_default_and_reaches_the_trainer()
     {
         static SimulationSettings Bind(string yaml) => ConfigBinder.BindText<SimulationSettings>(yaml, "test config");

@@ -25,6 +25,7 @@ public sealed class InstructionTuningSite : IClientSite
         var training = run.ToTrainerOptions(tokenizer.PadId ?? 0);
         if (settings.MaxLocalSteps > 0)
             training = training with { MaxSteps = run.LocalSteps > 0 ? Math.Min(run.LocalSteps, settings.MaxLocalSteps) : settings.MaxLocalSteps };
+        if (training.Bf16 && Models.LowPrecisionMatmuls.HardwareNote() is { } slow) log(slow);
         var model = ModelFactory.LoadCausalLM(settings.Model, device: Runtime.DeviceSelector.Parse(settings.Device));
         var client = new FederatedClient(data, training, run.LoraDropout, run.Seed, run.EvalBatchSize);
         return new PreparedSite(run, client, new ClientModel(model, run.CreateTuner()), data.Train.Count);
