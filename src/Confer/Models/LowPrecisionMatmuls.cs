@@ -36,17 +36,15 @@ internal sealed class LowPrecisionMatmuls : IDisposable
     /// <summary>Frozen-weight products that run in the low precision.</summary>
     public int LayerCount => _layers.Count;
 
-    /// <summary>Switches every frozen-weight product of <paramref name="model"/> to <paramref name="dtype"/>.</summary>
-    public static LowPrecisionMatmuls Enable(nn.Module model, ScalarType dtype = ScalarType.BFloat16)
+    /// <summary>Switches every frozen-weight product of <paramref name="model"/> to bfloat16.</summary>
+    public static LowPrecisionMatmuls Enable(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (dtype is not (ScalarType.BFloat16 or ScalarType.Float16))
-            throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Low-precision matmuls take bfloat16 or float16.");
         var enabled = new LowPrecisionMatmuls();
         try
         {
             foreach (var layer in model.modules().Prepend(model).Distinct().OfType<ILowPrecisionMatmul>())
-                if (layer.UseLowPrecision(dtype)) enabled._layers.Add(layer);
+                if (layer.UseLowPrecision(ScalarType.BFloat16)) enabled._layers.Add(layer);
         }
         catch
         {

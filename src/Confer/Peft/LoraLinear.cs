@@ -128,6 +128,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>, Models.ILowPrecision
         using var delta = DeltaWeight();
         weight.add_(delta);
         _merged = true;
+        RefreshLowPrecisionCopy();
     }
 
     /// <summary>Undoes <see cref="Merge"/> (W ← W − ΔW).</summary>
@@ -138,6 +139,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>, Models.ILowPrecision
         using var delta = DeltaWeight();
         weight.sub_(delta);
         _merged = false;
+        RefreshLowPrecisionCopy();
     }
 
     /// <summary>Adds a dense update to the frozen base weight (FLoRA's per-round merge).</summary>
@@ -148,6 +150,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>, Models.ILowPrecision
         using var _ = no_grad();
         using var converted = delta.to(weight.dtype, weight.device); // a new handle even when nothing converts
         weight.add_(converted);
+        RefreshLowPrecisionCopy();
     }
 
     /// <summary>The type the base product runs in: the weight's own, or that of the low-precision copy while
@@ -165,6 +168,15 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>, Models.ILowPrecision
     {
         _lowPrecisionWeight?.Dispose();
         _lowPrecisionWeight = null;
+    }
+
+    /// <summary>After the weight changed in place (merge, unmerge, a dense update), a live low-precision copy follows it.</summary>
+    private void RefreshLowPrecisionCopy()
+    {
+        if (_lowPrecisionWeight is null) return;
+        var dtype = _lowPrecisionWeight.dtype;
+        _lowPrecisionWeight.Dispose();
+        _lowPrecisionWeight = Models.LowPrecisionMatmuls.CopyOf(weight, dtype);
     }
 
     public override Tensor forward(Tensor input)

@@ -64,6 +64,24 @@ public sealed class LowPrecisionMatmulsTests
     }
 
     [Fact]
+    public void A_merge_while_enabled_reaches_the_copy()
+    {
+        manual_seed(9);
+        using var layer = new LoraLinear(16, 8);
+        layer.AttachAdapter(2, 4, generator: new Generator(10));
+        using (no_grad()) layer.LoraB.normal_(0, 0.5, generator: new Generator(11));
+        var x = randn(4, 16, generator: new Generator(12));
+        using var _ = no_grad();
+        using var lowPrecision = LowPrecisionMatmuls.Enable(layer);
+        var unmerged = layer.forward(x);
+        layer.Merge();
+        // Merged, the adapter branch is skipped: only a copy of the merged weight gives (nearly) the same output.
+        Assert.True((layer.forward(x) - unmerged).abs().max().item<float>() < 0.05f);
+        layer.Unmerge();
+        Assert.True((layer.forward(x) - unmerged).abs().max().item<float>() < 0.05f);
+    }
+
+    [Fact]
     public void The_model_switches_every_frozen_product_and_back_exactly()
     {
         using var model = Model();
