@@ -17,8 +17,7 @@ internal static class BenchMatmulCommand
             System.Console.WriteLine(BenchMachine.Describe());
             var load = MachineLoadMonitor.Start();
             var shapes = MatmulProbe.SquareShapes.Concat(MatmulProbe.ModelShapes(BenchModel.Parse("S"))).Concat(MatmulProbe.ModelShapes(BenchModel.Parse("M")));
-            var dtype = parse.GetValue(bf16) ? ScalarType.BFloat16 : ScalarType.Float32;
-            var type = parse.GetValue(bf16) ? "bf16" : "fp32";
+            var (dtype, type) = parse.GetValue(bf16) ? (ScalarType.BFloat16, "bf16") : (ScalarType.Float32, "fp32");
             System.Console.WriteLine($"{type} matmul, linear(x, W) = x·Wᵀ, {get_num_threads()} threads:");
             var results = new List<MatmulResult>();
             foreach (var shape in shapes)

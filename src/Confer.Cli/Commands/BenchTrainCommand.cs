@@ -63,15 +63,16 @@ internal static class BenchTrainCommand
                 System.Console.WriteLine($"data: {real.Records} records → {real.Encoded} examples ({real.Truncated} truncated at {parse.GetValue(cutoff)}), " +
                                          $"{count} drawn with seed 42; template {parse.GetValue(template)}, labels on the response only");
             }
+            var useBf16 = parse.GetValue(bf16);
             var path = parse.GetValue(fullLogits) ? "full logits" : "label-only output layer";
             if (parse.GetValue(grouped)) path += ", length-grouped batches";
             if (parse.GetValue(packing)) path += ", packed rows";
             if (parse.GetValue(checkpoint)) path += ", activation checkpointing";
-            if (parse.GetValue(bf16)) path += ", bf16 frozen-weight products";
+            if (useBf16) path += ", bf16 frozen-weight products";
             System.Console.WriteLine($"loss path: {path}");
-            if (parse.GetValue(bf16) && Models.LowPrecisionMatmuls.HardwareNote() is { } slow) System.Console.WriteLine($"note: {slow}");
+            if (useBf16 && Models.LowPrecisionMatmuls.HardwareNote() is { } slow) System.Console.WriteLine($"note: {slow}");
 
-            var result = TrainingBench.Run(bench, examples, parse.GetValue(fullLogits), padId, parse.GetValue(grouped), parse.GetValue(packing), parse.GetValue(checkpoint), parse.GetValue(bf16));
+            var result = TrainingBench.Run(bench, examples, parse.GetValue(fullLogits), padId, parse.GetValue(grouped), parse.GetValue(packing), parse.GetValue(checkpoint), useBf16);
             var peakRss = ProcessMemory.PeakRss;
             System.Console.WriteLine($"  step 1 (warm-up, not timed) {result.WarmupSeconds,7:F2} s  loss {result.Losses[0]:F4}");
             for (var i = 0; i < result.StepSeconds.Count; i++)
@@ -88,8 +89,8 @@ internal static class BenchTrainCommand
             var achieved = result.Timed.Sum(s => flops.Needed(s, bench)) / seconds / 1e9;
             var share = achieved / peak.Gflops;
             // The goal and the peak are fp32's; with --bf16 the share only compares with what fp32 could have done.
-            var goal = bench.Name == "M" && dataPath is null && !parse.GetValue(bf16) ? $" (goal ≥ {GoalM:P0}: {(share >= GoalM ? "met" : "missed")})" : "";
-            var peakType = parse.GetValue(bf16) ? "fp32 " : "";
+            var goal = bench.Name == "M" && dataPath is null && !useBf16 ? $" (goal ≥ {GoalM:P0}: {(share >= GoalM ? "met" : "missed")})" : "";
+            var peakType = useBf16 ? "fp32 " : "";
             System.Console.WriteLine($"throughput: {result.TokensPerSecond:F0} useful (non-pad) tokens/s over {result.StepSeconds.Count} steps; pad fraction {result.PadFraction:P1}, " +
                                      $"labelled fraction {result.LabelledFraction:P1}");
             System.Console.WriteLine($"work needed: {achieved:F1} GFLOP/s (real tokens, attention at each example's length, lm_head at labels only) " +
