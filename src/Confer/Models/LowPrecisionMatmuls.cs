@@ -43,6 +43,7 @@ internal sealed class LowPrecisionMatmuls : IDisposable
         var enabled = new LowPrecisionMatmuls();
         try
         {
+            // The model itself may hold a frozen product too (a causal LM's output layer); Distinct in case modules() lists it.
             foreach (var layer in model.modules().Prepend(model).Distinct().OfType<ILowPrecisionMatmul>())
                 if (layer.UseLowPrecision(ScalarType.BFloat16)) enabled._layers.Add(layer);
         }

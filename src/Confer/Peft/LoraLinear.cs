@@ -173,10 +173,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>, Models.ILowPrecision
     /// <summary>After the weight changed in place (merge, unmerge, a dense update), a live low-precision copy follows it.</summary>
     private void RefreshLowPrecisionCopy()
     {
-        if (_lowPrecisionWeight is null) return;
-        var dtype = _lowPrecisionWeight.dtype;
-        _lowPrecisionWeight.Dispose();
-        _lowPrecisionWeight = Models.LowPrecisionMatmuls.CopyOf(weight, dtype);
+        if (_lowPrecisionWeight is { } copy) ((Models.ILowPrecisionMatmul)this).UseLowPrecision(copy.dtype);
     }
 
     public override Tensor forward(Tensor input)

@@ -56,7 +56,7 @@ public sealed class LocalTrainer
             var parameters = trainables.Select(p => p.parameter).ToList();
             using var optimizer = CreateOptimizer(parameters);
             using var proximal = Options.ProximalMu > 0 ? new ProximalTerm(parameters, Options.ProximalMu) : null;
-            using var lowPrecision = Options.Bf16 ? LowPrecisionMatmuls.Enable(model) : null;
+            using var lowPrecision = Options.LowPrecisionFor(model);
             model.train();
             return Loop(model, parameters, optimizer, proximal, examples, progress, cancellationToken);
         }

@@ -122,4 +122,8 @@ public sealed record TrainerOptions
         if (undecayed.Count > 0) groups.Add(new TorchSharp.Modules.AdamW.ParamGroup(undecayed, new TorchSharp.Modules.AdamW.Options { weight_decay = 0.0 }));
         return TorchSharp.torch.optim.AdamW(groups, LearningRate, Beta1, Beta2, Epsilon, WeightDecay);
     }
+
+    /// <summary>The run's bf16 products for <paramref name="model"/> when <see cref="Bf16"/> is set (dispose at the
+    /// end of the run), else null: every trainer takes its precision from here.</summary>
+    internal Models.LowPrecisionMatmuls? LowPrecisionFor(TorchSharp.torch.nn.Module model) => Bf16 ? Models.LowPrecisionMatmuls.Enable(model) : null;
 }

@@ -23,7 +23,7 @@ internal sealed record MatmulResult(MatmulShape Shape, double Seconds, int Repea
 /// </summary>
 internal static class MatmulProbe
 {
-    /// <summary>Square sizes that show the machine's best fp32 rate independent of any model.</summary>
+    /// <summary>Square sizes that show the machine's best rate independent of any model.</summary>
     public static IReadOnlyList<MatmulShape> SquareShapes => [new("512³", 512, 512, 512), new("1024³", 1024, 1024, 1024), new("2048³", 2048, 2048, 2048)];
 
     /// <summary>The products one training step of <paramref name="model"/> runs: rows = batch·seq tokens.</summary>

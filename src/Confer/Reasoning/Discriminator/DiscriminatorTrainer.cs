@@ -67,7 +67,7 @@ public sealed class DiscriminatorTrainer
         try
         {
             using var optimizer = Options.CreateAdamW(parameters);
-            using var lowPrecision = Options.Bf16 ? Models.LowPrecisionMatmuls.Enable(model) : null;
+            using var lowPrecision = Options.LowPrecisionFor(model);
             model.train();
             var device = parameters[0].device;
             var total = TotalSteps(examples.Count);

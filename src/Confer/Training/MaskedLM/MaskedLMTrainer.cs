@@ -53,7 +53,7 @@ public sealed class MaskedLMTrainer
         try
         {
             using var optimizer = CreateOptimizer(parameters);
-            using var lowPrecision = Options.Bf16 ? Models.LowPrecisionMatmuls.Enable(model) : null;
+            using var lowPrecision = Options.LowPrecisionFor(model);
             using var masker = new TokenMasker(Masking, model.Config.VocabSize, Options.Seed);
             model.train();
             return Loop(model, parameters, optimizer, masker, blocks, progress, cancellationToken);

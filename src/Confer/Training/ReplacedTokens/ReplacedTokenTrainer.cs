@@ -48,7 +48,7 @@ public sealed class ReplacedTokenTrainer
         try
         {
             using var optimizer = Options.CreateAdamW(parameters);
-            using var lowPrecision = Options.Bf16 ? Models.LowPrecisionMatmuls.Enable(model) : null;
+            using var lowPrecision = Options.LowPrecisionFor(model);
             using var replacer = new TokenReplacer(_tokenizer, model.Config.VocabSize, _probability, Options.Seed);
             model.train();
             var device = parameters[0].device;
